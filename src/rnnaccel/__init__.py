@@ -1,0 +1,8 @@
+"""rnnaccel: LSTM/GRU inference co-design for FPGAs and low-power processing units.
+
+Implements E-RNN (block-circulant weights, ADMM, Phase I/II) and E-PUR (processing unit with
+Maximizing Weight Locality). Heavy optional parts (plotting, HDL, sweeps) are imported lazily.
+"""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

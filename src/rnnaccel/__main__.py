@@ -1,0 +1,3 @@
+from rnnaccel.cli import main
+
+main()
