@@ -1,0 +1,226 @@
+"""Acoustic features with torch: MFCC (13 + Δ + ΔΔ = 39) and log-mel filterbanks (40 + Δ + ΔΔ = 120).
+
+The MFCC follows the E-RNN training setup (authors' code, papers.md): 25 ms Hamming window, 10 ms hop,
+pre-emphasis 0.97, 512-point FFT, 26 HTK-mel triangular filters, log, orthonormal DCT-II keeping 13
+cepstra, cepstral lifter 22 and c0 replaced by the log frame energy (python_speech_features'
+convention; the window, lifter and energy choices are assumed). Deltas use the HTK regression
+d_t = Σ_n n (c_{t+n} − c_{t−n}) / (2 Σ_n n²), n = 1..2, with edge frames repeated.
+Frame t covers samples [t·hop, t·hop + win) and is labelled with the phone at its centre.
+Features of a split are cached on disk (safetensors) under a key hashing the corpus files (path, size,
+mtime) and the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnaccel.data.phones import phone_index
+from rnnaccel.data.timit import Utterance, list_split, load_utterance
+
+__all__ = [
+    "FeatureSettings",
+    "FeatureStats",
+    "SplitFeatures",
+    "compute_features",
+    "deltas",
+    "frame_labels",
+    "load_features",
+    "mel_filterbank",
+]
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Feature extraction settings; ``kind`` is 'mfcc' (13 cepstra) or 'fbank' (40 log-mel)."""
+
+    kind: str = "mfcc"
+    sample_rate_hz: int = 16000
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    preemphasis: float = 0.97
+    n_fft: int = 512
+    n_mels: int = 26
+    n_ceps: int = 13
+    lifter: int = 22
+    delta_order: int = 2
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("mfcc", "fbank"):
+            raise ValueError(f"feature kind must be 'mfcc' or 'fbank', got {self.kind!r}")
+        if self.win_samples > self.n_fft or self.hop_samples < 1:
+            raise ValueError(f"window {self.win_samples} samples must fit n_fft {self.n_fft}, hop >= 1")
+        if self.kind == "mfcc" and not 1 <= self.n_ceps <= self.n_mels:
+            raise ValueError(f"n_ceps must be in 1..n_mels={self.n_mels}, got {self.n_ceps}")
+        if self.delta_order not in (0, 1, 2):
+            raise ValueError(f"delta_order must be 0, 1 or 2, got {self.delta_order}")
+
+    @property
+    def win_samples(self) -> int:
+        return round(self.sample_rate_hz * self.win_ms / 1000)
+
+    @property
+    def hop_samples(self) -> int:
+        return round(self.sample_rate_hz * self.hop_ms / 1000)
+
+    @property
+    def dim(self) -> int:
+        base = self.n_ceps if self.kind == "mfcc" else self.n_mels
+        return base * (1 + self.delta_order)
+
+
+def mel_filterbank(n_mels: int, n_fft: int, sample_rate_hz: int) -> torch.Tensor:
+    """(n_mels, n_fft//2+1) triangular filters equally spaced on the HTK mel scale 2595·log10(1+f/700)."""
+    top = 2595.0 * math.log10(1.0 + sample_rate_hz / 2 / 700.0)
+    mel_pts = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
+    hz = 700.0 * (10 ** (mel_pts / 2595.0) - 1.0)
+    bins = torch.linspace(0.0, sample_rate_hz / 2, n_fft // 2 + 1, dtype=torch.float64)
+    lo, mid, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
+    rise, fall = (bins - lo) / (mid - lo), (hi - bins) / (hi - mid)
+    return torch.clamp(torch.minimum(rise, fall), min=0.0).to(torch.float32)
+
+
+def deltas(feats: torch.Tensor, width: int = 2) -> torch.Tensor:
+    """HTK regression deltas over time (dim 0) with repeated edge frames."""
+    padded = torch.cat([feats[:1].expand(width, -1), feats, feats[-1:].expand(width, -1)])
+    t = feats.shape[0]
+    num = sum(n * (padded[width + n : width + n + t] - padded[width - n : width - n + t])
+              for n in range(1, width + 1))
+    return num / (2 * sum(n * n for n in range(1, width + 1)))
+
+
+def _frames(samples: torch.Tensor, s: FeatureSettings) -> torch.Tensor:
+    x = torch.cat([samples[:1], samples[1:] - s.preemphasis * samples[:-1]])
+    if x.numel() < s.win_samples:
+        x = torch.nn.functional.pad(x, (0, s.win_samples - x.numel()))
+    return x.unfold(0, s.win_samples, s.hop_samples) * torch.hamming_window(s.win_samples, periodic=False)
+
+
+def _dct_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    k, m = torch.arange(n_out, dtype=torch.float64)[:, None], torch.arange(n_in, dtype=torch.float64)
+    d = torch.cos(math.pi * k * (m + 0.5) / n_in) * math.sqrt(2.0 / n_in)
+    d[0] /= math.sqrt(2.0)
+    return d.to(torch.float32)
+
+
+def compute_features(samples: np.ndarray | torch.Tensor, settings: FeatureSettings) -> torch.Tensor:
+    """(T, settings.dim) float32 features of one float waveform (no normalization)."""
+    x = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
+    frames = _frames(x, settings)
+    power = torch.fft.rfft(frames, n=settings.n_fft).abs() ** 2 / settings.n_fft
+    logmel = torch.log(torch.clamp(power @ mel_filterbank(settings.n_mels, settings.n_fft,
+                                                           settings.sample_rate_hz).T, min=1e-10))
+    base = logmel if settings.kind == "fbank" else _cepstra(logmel, power, settings)
+    parts = [base]
+    for _ in range(settings.delta_order):
+        parts.append(deltas(parts[-1]))
+    return torch.cat(parts, dim=1)
+
+
+def _cepstra(logmel: torch.Tensor, power: torch.Tensor, s: FeatureSettings) -> torch.Tensor:
+    ceps = logmel @ _dct_matrix(s.n_mels, s.n_ceps).T
+    n = torch.arange(s.n_ceps, dtype=torch.float32)
+    ceps = ceps * (1.0 + s.lifter / 2.0 * torch.sin(math.pi * n / s.lifter)) if s.lifter > 0 else ceps
+    ceps[:, 0] = torch.log(torch.clamp(power.sum(dim=1), min=1e-10))  # c0 -> log frame energy
+    return ceps
+
+
+def frame_labels(utt: Utterance, n_frames: int, settings: FeatureSettings) -> np.ndarray:
+    """Phone class (0..60) of each frame: the segment containing the frame's centre sample."""
+    centres = np.arange(n_frames) * settings.hop_samples + settings.win_samples // 2
+    starts = np.array([s for s, _, _ in utt.phones])
+    classes = np.array([phone_index(p) for _, _, p in utt.phones])
+    return classes[np.clip(np.searchsorted(starts, centres, side="right") - 1, 0, len(starts) - 1)]
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Per-dimension mean and standard deviation (computed on the training split) for normalization."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def of(cls, feats: list[np.ndarray]) -> FeatureStats:
+        allf = np.concatenate(feats).astype(np.float64)
+        return cls(allf.mean(0).astype(np.float32), np.maximum(allf.std(0), 1e-5).astype(np.float32))
+
+    def apply(self, feats: np.ndarray) -> np.ndarray:
+        return ((feats - self.mean) / self.std).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SplitFeatures:
+    """Un-normalized features of a split: per utterance (T, D) features, (T,) frame classes and the
+    phone class sequence (for CTC)."""
+
+    utt_ids: list[str]
+    feats: list[np.ndarray]
+    frames: list[np.ndarray]
+    phones: list[np.ndarray]
+
+
+def _cache_key(root: Path, split: str, settings: FeatureSettings) -> str:
+    files = list_split(root, split)
+    listing = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+               for u in files for p in (u.wav, u.phn)]
+    blob = json.dumps({"split": split, "settings": asdict(settings), "files": listing}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _extract(root: Path, split: str, settings: FeatureSettings) -> SplitFeatures:
+    out = SplitFeatures([], [], [], [])
+    for files in list_split(root, split):
+        utt = load_utterance(files)
+        if utt.sample_rate != settings.sample_rate_hz:
+            raise ValueError(f"{files.wav}: sample rate {utt.sample_rate} Hz, features expect "
+                             f"{settings.sample_rate_hz} Hz")
+        feats = compute_features(utt.samples, settings).numpy()
+        out.utt_ids.append(utt.utt_id)
+        out.feats.append(feats)
+        out.frames.append(frame_labels(utt, feats.shape[0], settings).astype(np.int64))
+        out.phones.append(np.array([phone_index(p) for _, _, p in utt.phones], dtype=np.int64))
+    return out
+
+
+def _save(path: Path, data: SplitFeatures) -> None:
+    from safetensors.numpy import save_file
+
+    tensors = {f"{u}/{name}": arr for u, f, fr, ph in zip(data.utt_ids, data.feats, data.frames, data.phones,
+                                                          strict=True)
+               for name, arr in (("feats", f), ("frames", fr), ("phones", ph))}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(tmp), metadata={"utt_ids": json.dumps(data.utt_ids)})
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> SplitFeatures:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        ids = json.loads(f.metadata()["utt_ids"])
+        get = f.get_tensor
+        return SplitFeatures(ids, [get(f"{u}/feats") for u in ids], [get(f"{u}/frames") for u in ids],
+                             [get(f"{u}/phones") for u in ids])
+
+
+def load_features(root: str | Path, split: str, settings: FeatureSettings,
+                  cache_dir: str | Path | None = None) -> SplitFeatures:
+    """Features of a split, read from / written to ``cache_dir`` (None: no cache)."""
+    root = Path(root)
+    if cache_dir is None:
+        return _extract(root, split, settings)
+    path = Path(cache_dir) / f"{split}-{settings.kind}-{_cache_key(root, split, settings)}.safetensors"
+    if path.exists():
+        return _load(path)
+    data = _extract(root, split, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(path, data)
+    return data
