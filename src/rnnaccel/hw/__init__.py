@@ -7,7 +7,9 @@ import importlib
 __all__ = ["available_targets"]
 
 # Explicit registry: family -> (module, attribute naming a tuple/list of target names).
-_TARGET_SOURCES: dict[str, tuple[str, str]] = {}
+_TARGET_SOURCES: dict[str, tuple[str, str]] = {
+    "epur": ("rnnaccel.hw.epur.networks", "NETWORK_NAMES"),
+}
 
 
 def available_targets() -> dict[str, list[str]]:
