@@ -1,0 +1,30 @@
+"""Fixed point for LSTM/GRU inference: QFormat, fake quantization with STE, PWL activations, the
+fixed-point FFT and fake-quantized cells with named quantization points (docs/fixedpoint.md)."""
+
+from rnnaccel.quant.config import POINT_NAMES, QPoint, QuantConfig
+from rnnaccel.quant.fakequant import OverflowStats, fake_quant
+from rnnaccel.quant.fft import FFTPlan, fft_error_bound, irfft_q, rfft_q
+from rnnaccel.quant.model import QuantGRU, QuantLSTM, quantize
+from rnnaccel.quant.pwl import PWLActivation
+from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, quantize_float, requantize
+
+__all__ = [
+    "POINT_NAMES",
+    "FFTPlan",
+    "Overflow",
+    "OverflowStats",
+    "PWLActivation",
+    "QFormat",
+    "QPoint",
+    "QuantConfig",
+    "QuantGRU",
+    "QuantLSTM",
+    "Rounding",
+    "fake_quant",
+    "fft_error_bound",
+    "irfft_q",
+    "quantize",
+    "quantize_float",
+    "requantize",
+    "rfft_q",
+]
