@@ -12,6 +12,7 @@ import click
 
 _COMMANDS: dict[str, str] = {
     "info": "rnnaccel.cli_info:info",
+    "simulate": "rnnaccel.cli_simulate:simulate",
 }
 
 

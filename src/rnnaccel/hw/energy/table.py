@@ -57,7 +57,8 @@ class SRAMEstimator(ConstantEstimator):
         if action not in ("read", "write"):
             raise ValueError(f"SRAM {comp.name!r} has actions read/write, not {action!r}")
         size = min(float(comp.attributes["size_kib"]), float(self.params["bank_kib"]))
-        e = float(self.params["pj_per_64b_per_sqrt_kib"]) * math.sqrt(size) * comp.attributes["width_bits"] / 64
+        width = float(comp.attributes["width_bits"])
+        e = float(self.params["pj_per_64b_per_sqrt_kib"]) * math.sqrt(size) * width / 64
         return e * (float(self.params["write_factor"]) if action == "write" else 1.0)
 
     def leakage_mw(self, comp: Component) -> float:
@@ -89,7 +90,8 @@ class EnergyTable:
     def estimator(self, primitive: str) -> ConstantEstimator:
         prims = self.raw["primitives"]
         if primitive not in prims:
-            raise ValueError(f"energy table {self.name!r} has no primitive {primitive!r}; known: {sorted(prims)}")
+            raise ValueError(f"energy table {self.name!r} has no primitive {primitive!r}; "
+                             f"known: {sorted(prims)}")
         params = prims[primitive]
         return ESTIMATORS[params["estimator"]](params)
 

@@ -119,8 +119,8 @@ def _check_rows(w: LayerWork, cfg: EPURConfig, where: str) -> None:
     cap, b = cfg.weight_buffer_bytes, cfg.data_bytes
     biggest = max(w.x_vals + w.h_vals, w.proj_vals) * b
     if biggest > cap:
-        raise ValueError(f"weight buffer of {cap} B is too small for one weight row of {biggest} B ({where}); "
-                         f"raise cu.weight_buffer_kib")
+        raise ValueError(f"weight buffer of {cap} B is too small for one weight row of {biggest} B "
+                         f"({where}); raise cu.weight_buffer_kib")
 
 
 def mwl_window(w: LayerWork, cfg: EPURConfig, seq_len: int) -> tuple[int, int]:
@@ -146,10 +146,8 @@ def _row_cycles(w: LayerWork, wd: int) -> int:
 
 
 def _cu_groups(w: LayerWork, c: int, part: str) -> list[tuple[int, int]]:
-    """(rows, values per row) held by CU ``c`` for ``part`` in fused / x / rec."""
+    """(rows, values per row) held by CU ``c`` for ``part`` in fused / rec."""
     rows = w.rows if c < w.gates else 0
-    if part == "x":
-        return [(rows, w.x_vals)]
     vals = w.x_vals + w.h_vals if part == "fused" else w.h_vals
     return [(rows, vals), (w.proj_rows[c], w.proj_vals)]
 
@@ -249,10 +247,10 @@ def _input_phase(w: LayerWork, cfg: EPURConfig, t: int, n_w: int) -> PhaseResult
     for c in range(w.gates):
         fits = _fits(w, c, cfg)
         n_chunks = 1 if fits else _cdiv(w.rows, chunk)
-        nbytes, fills = _weight_traffic(w, c, cfg, "x", t, 1 if fits else n_w)
+        loads = 1 if fits else n_w  # every W_x row is fetched once per window (once if all fits)
         g = _gate_step(w, wd, "x", n_chunks)
-        cnt["dram.read_bytes"] += nbytes if not fits else w.rows * w.x_vals * b
-        cnt["weight_buffer.write"] += fills if not fits else w.rows * _cdiv(w.x_vals, wd)
+        cnt["dram.read_bytes"] += loads * w.rows * w.x_vals * b
+        cnt["weight_buffer.write"] += loads * w.rows * _cdiv(w.x_vals, wd)
         _add_input(cnt, g, n_chunks * _cdiv(w.in_x, wd), _cdiv(w.rows * w.psum_vals, wd), t)
         step = max(step, g[0] + g[1])
     cnt["dram.read_bytes"] += t * w.in_x * b
