@@ -1,0 +1,130 @@
+"""Fused inference plans for LSTM/GRU directions with block-circulant recurrent weights.
+
+Used by ``LSTMDirection``/``GRUDirection.forward`` in eval mode with grad disabled. The input part of all
+timesteps is computed by the ``ih`` role in one batched op (E-PUR's MWL split); the recurrence then runs
+in the t-major layout of ``_freq`` so that each step is: one ``bmm`` (recurrent frequency MACs), one
+``addmm`` (inverse DFT + input part), the elementwise cell, one DFT ``mm`` and, for the LSTMP, one
+``bmm`` (projection MACs) whose frequency-domain output feeds the next step's recurrent MACs directly
+(no inverse/forward DFT in between). Outputs are inverse-transformed for all steps at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from rnnaccel.nn._freq import CirculantPlan, from_tmajor, param_key, to_tmajor
+from rnnaccel.nn.circulant import BlockCirculantLinear
+
+__all__ = ["GRUPlan", "LSTMPlan", "cached_plan"]
+
+
+def cached_plan(module: nn.Module, plan_type: type) -> LSTMPlan | GRUPlan | None:
+    """The module's plan (None when its structure has no fused form), rebuilt when parameters change."""
+    key = param_key(*module.parameters())
+    cache = module._fast_cache
+    if cache is None or cache[0] != key:
+        cache = (key, plan_type.build(module))
+        module._fast_cache = cache
+    return cache[1]
+
+
+def _circ_k(role: nn.Module | None, width: int) -> int | None:
+    """Block size of a circulant role whose ``width`` is a multiple of it, else None."""
+    if isinstance(role, BlockCirculantLinear) and width % role.block_size == 0:
+        return role.block_size
+    return None
+
+
+def _plan(role: BlockCirculantLinear, with_bias: bool = False) -> CirculantPlan:
+    return CirculantPlan.build(role.weight.detach(), role.bias if with_bias else None, role.out_features,
+                               role.in_features)
+
+
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _tmajor_vec(w: Tensor | None, k: int) -> Tensor | None:
+    """Natural ``(H,)`` -> t-major ``(k, H/k, 1)``."""
+    return None if w is None else to_tmajor(w.detach().unsqueeze(0), k)
+
+
+def _lstm_update(g: Tensor, c: Tensor, w_if: Tensor | None, w_o: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``lstm_update`` in t-major layout: ``g`` (k, 4, H/k, B), ``c`` (k, H/k, B)."""
+    a_if = g[:, :2] if w_if is None else torch.addcmul(g[:, :2], w_if, c.unsqueeze(1))
+    s_if = torch.sigmoid(a_if)
+    c = torch.addcmul(s_if[:, 1] * c, s_if[:, 0], torch.tanh(g[:, 2]))
+    a_o = g[:, 3] if w_o is None else torch.addcmul(g[:, 3], w_o, c)
+    return torch.sigmoid(a_o).mul_(torch.tanh(c)), c
+
+
+@dataclass(frozen=True)
+class LSTMPlan:
+    """Fused LSTM(P) direction: ``hh`` (and ``proj``) circulant with one block size dividing H (and P)."""
+
+    hh: CirculantPlan
+    proj: CirculantPlan | None
+    b_hh: Tensor | None
+    w_if: Tensor | None  # t-major (k, 2, H/k, 1): peepholes of i and f
+    w_o: Tensor | None  # t-major (k, H/k, 1)
+
+    @classmethod
+    def build(cls, d: nn.Module) -> LSTMPlan | None:
+        k = _circ_k(d.hh, d.hidden_size)
+        if k is None or (d.proj is not None and _circ_k(d.proj, d.proj_size) != k):
+            return None
+        w_if = None if d.w_ci is None else torch.stack([_tmajor_vec(d.w_ci, k), _tmajor_vec(d.w_cf, k)], 1)
+        b_hh = None if d.hh.bias is None else d.hh.bias.detach().clone()
+        proj = None if d.proj is None else _plan(d.proj)
+        return cls(_plan(d.hh), proj, b_hh, w_if, _tmajor_vec(d.w_co, k))
+
+    def run(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool
+            ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        hh, proj, k = self.hh, self.proj, self.hh.k
+        length, batch = gates_x.shape[:2]
+        xt = to_tmajor(gates_x if self.b_hh is None else gates_x + self.b_hh, k)
+        rec, c = hh.freq(to_tmajor(state[0], k)), to_tmajor(state[1], k)
+        outs = []
+        for t in _steps(length, reverse):
+            g = hh.inverse(hh.mac(rec), add=xt[t]).view(k, 4, -1, batch)
+            m, c = _lstm_update(g, c, self.w_if, self.w_o)
+            rec = hh.freq(m) if proj is None else proj.mac(proj.freq(m))
+            outs.append(m if proj is None else rec)
+        stacked = torch.stack(outs[::-1] if reverse else outs)
+        if proj is not None:  # one inverse DFT for all timesteps
+            stacked = (proj.gm @ stacked.view(length, 2 * proj.bins, -1)).view(length, k, proj.p, batch)
+        y = from_tmajor(stacked)
+        return y, (y[0] if reverse else y[-1], from_tmajor(c))
+
+
+@dataclass(frozen=True)
+class GRUPlan:
+    """Fused GRU direction: ``hh`` circulant with a block size dividing H."""
+
+    hh: CirculantPlan
+    b_hh: Tensor | None  # t-major (k, 3H/k, 1)
+
+    @classmethod
+    def build(cls, d: nn.Module) -> GRUPlan | None:
+        k = _circ_k(d.hh, d.hidden_size)
+        if k is None:
+            return None
+        return cls(_plan(d.hh), _tmajor_vec(d.hh.bias, k))
+
+    def run(self, gates_x: Tensor, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+        hh, k = self.hh, self.hh.k
+        length, batch = gates_x.shape[:2]
+        xt = to_tmajor(gates_x, k).view(length, k, 3, -1, batch)
+        h, outs = to_tmajor(h0, k), []
+        b_hh = None if self.b_hh is None else self.b_hh.expand(k, hh.p, batch).reshape(k, -1)
+        for t in _steps(length, reverse):
+            gh = hh.inverse(hh.mac(hh.freq(h)), add=b_hh).view(k, 3, -1, batch)
+            rz = torch.sigmoid(xt[t, :, :2] + gh[:, :2])
+            n = torch.tanh(torch.addcmul(xt[t, :, 2], rz[:, 0], gh[:, 2]))
+            h = torch.lerp(n, h, rz[:, 1])
+            outs.append(h)
+        y = from_tmajor(torch.stack(outs[::-1] if reverse else outs))
+        return y, (y[0] if reverse else y[-1])

@@ -1,0 +1,300 @@
+"""LSTM and GRU with the interface of torch.nn.LSTM/GRU, optional peepholes and block-circulant weights.
+
+Layout (a stable contract): ``rnn.layers[l][d]`` is the direction module of layer ``l`` (``d = 1`` is the
+reverse direction) with role submodules ``ih`` (input -> gates, bias ``b_ih``), ``hh`` (recurrent ->
+gates, bias ``b_hh``) and, for the LSTM, ``proj`` (H -> P, no bias, ``None`` without projection) and
+peephole vectors ``w_ci, w_cf, w_co`` (``None`` without peepholes). Each role module is a
+``torch.nn.Linear`` or a ``BlockCirculantLinear``. In eval mode with grad disabled, ``forward`` takes a
+fused frequency-domain path (``rnnaccel.nn._fused``) where the structure allows it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from rnnaccel.nn import _fused
+from rnnaccel.nn.blocksize import BlockSizeSpec, resolve_block_sizes
+from rnnaccel.nn.cells import gru_cell_step, lstm_cell_step
+from rnnaccel.nn.circulant import BlockCirculantLinear, block_circulant_vectors
+
+__all__ = ["GRU", "LSTM", "GRUDirection", "LSTMDirection", "make_role"]
+
+
+def make_role(in_features: int, out_features: int, block_size: int | None, bias: bool,
+              factory: dict) -> nn.Module:
+    """A dense ``torch.nn.Linear`` (``block_size=None``) or a ``BlockCirculantLinear``."""
+    if block_size is None:
+        return nn.Linear(in_features, out_features, bias=bias, **factory)
+    return BlockCirculantLinear(in_features, out_features, block_size, bias=bias, **factory)
+
+
+def load_role(role: nn.Module, weight: Tensor, bias: Tensor | None) -> None:
+    """Copy a dense weight (projected onto the block-circulant set when ``role`` is circulant) and bias."""
+    with torch.no_grad():
+        if isinstance(role, BlockCirculantLinear):
+            role.weight.copy_(block_circulant_vectors(weight.detach(), role.block_size))
+        else:
+            role.weight.copy_(weight)
+        if bias is not None:
+            role.bias.copy_(bias)
+
+
+def _fast_ok(module: nn.Module) -> bool:
+    return not module.training and not torch.is_grad_enabled()
+
+
+class LSTMDirection(nn.Module):
+    """One direction of one LSTM layer (roles ``ih``, ``hh``, ``proj``; peepholes ``w_ci, w_cf, w_co``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, proj_size: int, bias: bool, peephole: bool,
+                 sizes: dict[str, int | None], factory: dict) -> None:
+        super().__init__()
+        out = proj_size or hidden_size
+        self.hidden_size, self.proj_size = hidden_size, proj_size
+        self.ih = make_role(input_size, 4 * hidden_size, sizes["input"], bias, factory)
+        self.hh = make_role(out, 4 * hidden_size, sizes["recurrent"], bias, factory)
+        self.proj = (make_role(hidden_size, proj_size, sizes["projection"], False, factory)
+                     if proj_size else None)
+        peep = (lambda: nn.Parameter(torch.empty(hidden_size, **factory))) if peephole else (lambda: None)
+        self.w_ci, self.w_cf, self.w_co = peep(), peep(), peep()
+        self._fast_cache: tuple | None = None
+
+    def peephole(self) -> tuple[Tensor, Tensor, Tensor] | None:
+        return None if self.w_ci is None else (self.w_ci, self.w_cf, self.w_co)
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
+        gates_x = self.ih(x)
+        if _fast_ok(self):
+            plan = _fused.cached_plan(self, _fused.LSTMPlan)
+            if plan is not None:
+                return plan.run(gates_x, state, reverse)
+        return self._run_steps(gates_x, state, reverse)
+
+    def _run_steps(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool
+                   ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        (h, c), outs, peep = state, [], self.peephole()
+        for t in _steps(gates_x.shape[0], reverse):
+            h, c = lstm_cell_step(gates_x[t], h, c, self.hh, self.proj, peep)
+            outs.append(h)
+        return _stack(outs, reverse), (h, c)
+
+
+class GRUDirection(nn.Module):
+    """One direction of one GRU layer (roles ``ih``: in -> 3H, bias ``b_ih``; ``hh``: H -> 3H, ``b_hh``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, sizes: dict[str, int | None],
+                 factory: dict) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.ih = make_role(input_size, 3 * hidden_size, sizes["input"], bias, factory)
+        self.hh = make_role(hidden_size, 3 * hidden_size, sizes["recurrent"], bias, factory)
+        self._fast_cache: tuple | None = None
+
+    def forward(self, x: Tensor, h: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor]:
+        """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
+        gates_x = self.ih(x)
+        if _fast_ok(self):
+            plan = _fused.cached_plan(self, _fused.GRUPlan)
+            if plan is not None:
+                return plan.run(gates_x, h, reverse)
+        outs = []
+        for t in _steps(gates_x.shape[0], reverse):
+            h = gru_cell_step(gates_x[t], h, self.hh)
+            outs.append(h)
+        return _stack(outs, reverse), h
+
+
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _stack(outs: list[Tensor], reverse: bool) -> Tensor:
+    return torch.stack(outs[::-1] if reverse else outs)
+
+
+def _check_positive(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+    return value
+
+
+class _RNNBase(nn.Module):
+    """Shared constructor/forward logic of LSTM and GRU (torch.nn.RNNBase semantics)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, batch_first: bool,
+                 dropout: float, bidirectional: bool, block_size: BlockSizeSpec, factory: dict) -> None:
+        super().__init__()
+        self.input_size = _check_positive(input_size, "input_size")
+        self.hidden_size = _check_positive(hidden_size, "hidden_size")
+        self.num_layers = _check_positive(num_layers, "num_layers")
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout <= 1:
+            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.block_sizes = resolve_block_sizes(block_size, num_layers)
+        self._factory = factory
+
+    def _build_layers(self, out_size: int) -> None:
+        layers = []
+        for layer, sizes in enumerate(self.block_sizes):
+            width = self.input_size if layer == 0 else out_size * self.num_directions
+            layers.append(nn.ModuleList(self._make_direction(width, sizes)
+                                        for _ in range(self.num_directions)))
+        self.layers = nn.ModuleList(layers)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), as torch.nn.LSTM/GRU."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for param in self.parameters():
+            nn.init.uniform_(param, -bound, bound)
+
+    def _prepare_input(self, x: Tensor) -> tuple[Tensor, bool]:
+        if x.dim() not in (2, 3):
+            raise ValueError(f"input must be 2-D (unbatched) or 3-D, got shape {tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"input has width {x.shape[-1]}, expected input_size={self.input_size}")
+        if x.dim() == 2:
+            return x.unsqueeze(1), False
+        return (x.transpose(0, 1) if self.batch_first else x), True
+
+    def _finish_output(self, y: Tensor, batched: bool) -> Tensor:
+        if not batched:
+            return y.squeeze(1)
+        return y.transpose(0, 1) if self.batch_first else y
+
+    def _check_state(self, state: Tensor | None, name: str, batch: int, width: int, like: Tensor,
+                     batched: bool) -> Tensor:
+        expected = (self.num_layers * self.num_directions, batch, width)
+        if state is None:
+            return like.new_zeros(expected)
+        got = tuple(state.shape) if batched else tuple(state.shape[:1]) + (1,) + tuple(state.shape[1:])
+        if state.dim() != (3 if batched else 2) or got != expected:
+            shown = expected if batched else (expected[0], expected[2])
+            raise ValueError(f"{name} has shape {tuple(state.shape)}, expected {shown}")
+        return state if batched else state.unsqueeze(1)
+
+    def _between_layers(self, y: Tensor, layer: int) -> Tensor:
+        if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+            return nn.functional.dropout(y, self.dropout, training=True)
+        return y
+
+
+class LSTM(_RNNBase):
+    """Drop-in ``torch.nn.LSTM`` with ``peephole`` (Sak et al. 2014) and block-circulant ``block_size``.
+
+    ``block_size``: None | int | ``{"input"|"recurrent"|"projection": int | None}`` | one such per layer.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None, *, peephole: bool = False,
+                 block_size: BlockSizeSpec = None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         block_size, {"device": device, "dtype": dtype})
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}), got {proj_size!r}")
+        self.proj_size, self.peephole = proj_size, bool(peephole)
+        self._build_layers(proj_size or hidden_size)
+
+    def _make_direction(self, width: int, sizes: dict[str, int | None]) -> LSTMDirection:
+        return LSTMDirection(width, self.hidden_size, self.proj_size, self.bias, self.peephole, sizes,
+                             self._factory)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """As ``torch.nn.LSTM.forward``: returns ``(output, (h_n, c_n))``."""
+        x, batched = self._prepare_input(input)
+        h0, c0 = (None, None) if hx is None else hx
+        out_size = self.proj_size or self.hidden_size
+        h0 = self._check_state(h0, "h_0", x.shape[1], out_size, x, batched)
+        c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
+        hs, cs = [], []
+        for layer, directions in enumerate(self.layers):
+            outs = []
+            for d, direction in enumerate(directions):
+                idx = layer * self.num_directions + d
+                y, (h, c) = direction(x, (h0[idx], c0[idx]), reverse=d == 1)
+                outs.append(y)
+                hs.append(h)
+                cs.append(c)
+            x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
+        h_n, c_n = torch.stack(hs), torch.stack(cs)
+        if not batched:
+            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+        return self._finish_output(x, batched), (h_n, c_n)
+
+    @classmethod
+    def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:
+        """Import a trained ``torch.nn.LSTM`` (projected onto block-circulant roles where ``block_size``)."""
+        if not isinstance(module, nn.LSTM):
+            raise TypeError(f"expected a torch.nn.LSTM, got {type(module).__name__}")
+        ref = module.weight_ih_l0
+        new = cls(module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
+                  module.dropout, module.bidirectional, module.proj_size, device=ref.device, dtype=ref.dtype,
+                  block_size=block_size)
+        _load_torch_weights(new, module)
+        return new.train(module.training)
+
+
+class GRU(_RNNBase):
+    """Drop-in ``torch.nn.GRU`` with block-circulant ``block_size`` (roles "input", "recurrent")."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None, *,
+                 block_size: BlockSizeSpec = None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         block_size, {"device": device, "dtype": dtype})
+        self._build_layers(hidden_size)
+
+    def _make_direction(self, width: int, sizes: dict[str, int | None]) -> GRUDirection:
+        return GRUDirection(width, self.hidden_size, self.bias, sizes, self._factory)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """As ``torch.nn.GRU.forward``: returns ``(output, h_n)``."""
+        x, batched = self._prepare_input(input)
+        h0 = self._check_state(hx, "h_0", x.shape[1], self.hidden_size, x, batched)
+        hs = []
+        for layer, directions in enumerate(self.layers):
+            outs = []
+            for d, direction in enumerate(directions):
+                y, h = direction(x, h0[layer * self.num_directions + d], reverse=d == 1)
+                outs.append(y)
+                hs.append(h)
+            x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
+        h_n = torch.stack(hs)
+        return self._finish_output(x, batched), (h_n if batched else h_n.squeeze(1))
+
+    @classmethod
+    def from_torch(cls, module: nn.GRU, block_size: BlockSizeSpec = None) -> GRU:
+        """Import a trained ``torch.nn.GRU`` (projected onto block-circulant roles where ``block_size``)."""
+        if not isinstance(module, nn.GRU):
+            raise TypeError(f"expected a torch.nn.GRU, got {type(module).__name__}")
+        ref = module.weight_ih_l0
+        new = cls(module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
+                  module.dropout, module.bidirectional, device=ref.device, dtype=ref.dtype,
+                  block_size=block_size)
+        _load_torch_weights(new, module)
+        return new.train(module.training)
+
+
+_TORCH_NAMES = (("ih", "weight_ih", "bias_ih"), ("hh", "weight_hh", "bias_hh"), ("proj", "weight_hr", None))
+
+
+def _load_torch_weights(rnn: _RNNBase, module: nn.RNNBase) -> None:
+    """Copy ``weight_ih_l{l}[_reverse]`` etc. of a torch RNN into the role modules of ``rnn``."""
+    for layer, directions in enumerate(rnn.layers):
+        for d, direction in enumerate(directions):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            for role, weight, bias in _TORCH_NAMES:
+                if getattr(direction, role, None) is not None:
+                    load_role(getattr(direction, role), getattr(module, weight + sfx),
+                              getattr(module, bias + sfx, None) if bias else None)
