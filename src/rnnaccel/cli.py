@@ -12,6 +12,7 @@ import click
 
 _COMMANDS: dict[str, str] = {
     "info": "rnnaccel.cli_info:info",
+    "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
     "simulate": "rnnaccel.cli_simulate:simulate",
 }
 

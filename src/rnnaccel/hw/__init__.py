@@ -9,6 +9,7 @@ __all__ = ["available_targets"]
 # Explicit registry: family -> (module, attribute naming a tuple/list of target names).
 _TARGET_SOURCES: dict[str, tuple[str, str]] = {
     "epur": ("rnnaccel.hw.epur.networks", "NETWORK_NAMES"),
+    "fpga": ("rnnaccel.hw.spec", "FPGA_DEVICE_NAMES"),
 }
 
 

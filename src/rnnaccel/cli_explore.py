@@ -1,0 +1,149 @@
+"""`rnnaccel explore` (design-space sweep) and `rnnaccel fpga` (one design / the papers' comparison)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Explore TOML.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Override output.dir.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def explore(config_path: str, out_dir: str | None, as_json: bool) -> None:
+    """Sweep parallelism, block sizes, bit widths, cell type and device; write CSV, front, PNG."""
+    from rnnaccel.explore import explore as run_explore
+    from rnnaccel.explore import load_explore_config, plot_front, write_csv
+
+    try:
+        config = load_explore_config(config_path)
+        start = time.perf_counter()
+        result = run_explore(config)
+        seconds = time.perf_counter() - start
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    out = Path(out_dir or config.output.dir)
+    files = {"points": str(write_csv(result, out / "points.csv"))}
+    front = result.front_rows()
+    files["front"] = str(_write_json(out / "pareto.json", front))
+    if config.output.plot:
+        files["plot"] = str(plot_front(result, out / "pareto.png"))
+    summary = {
+        "points": result.n_points,
+        "fitting": int(result.columns["fits"].sum()),
+        "pareto": len(front),
+        "eval_seconds": seconds,
+        "points_per_second": result.n_points / seconds,
+        "files": files,
+    }
+    _echo_summary(summary, front, as_json)
+
+
+def _write_json(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _echo_summary(summary: dict, front: list[dict], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        f"{summary['points']} points ({summary['fitting']} fit) in {summary['eval_seconds']:.3f} s "
+        f"= {summary['points_per_second']:,.0f} points/s; {summary['pareto']} on the Pareto front"
+    )
+    for row in front[:10]:
+        click.echo(
+            f"  {row['cell']:4s} {row['device']:6s} k={row['block_gate']}/{row['block_proj']} "
+            f"pe={row['pe_gate']}x{row['lanes_gate']} w{row['weight_bits']}/d{row['data_bits']} "
+            f"ii={row['ii']}: {row['frames_per_s']:,.0f} frames/s, {row['frames_per_s_per_w']:,.0f} "
+            f"frames/s/W, resource {row['resource_use']:.2f}"
+        )
+    for name, path in summary["files"].items():
+        click.echo(f"{name:7s} {path}")
+
+
+@click.group()
+def fpga() -> None:
+    """Analytical FPGA model of the E-RNN / C-LSTM / ESE architectures."""
+
+
+@fpga.command()
+@click.option("--device", default="ku060", show_default=True, help="ku060 or vx690t.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def compare(device: str, as_json: bool) -> None:
+    """ESE vs C-LSTM-like vs E-RNN-like on the Google LSTM, modeled beside the published numbers."""
+    from rnnaccel.hw.fpga.compare import format_comparison, run_comparison
+
+    try:
+        result = run_comparison(device)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else format_comparison(result))
+
+
+@fpga.command()
+@click.option("--device", default="ku060", show_default=True)
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
+@click.option("--input-size", default=153, show_default=True)
+@click.option("--hidden", default=1024, show_default=True)
+@click.option("--proj", default=512, show_default=True, help="LSTM projection (0 = none).")
+@click.option("--layers", default=1, show_default=True)
+@click.option("--bidirectional", is_flag=True)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=INT",
+    help="CirculantDesign field, e.g. --set block_gate=16 --set pe_gate=8.",
+)
+@click.option("--json", "as_json", is_flag=True)
+def design(device, cell, input_size, hidden, proj, layers, bidirectional, overrides, as_json) -> None:
+    """Report resources, timing and power of one block-circulant design."""
+    from rnnaccel.hw.fpga import CirculantDesign, RnnShape, evaluate, fpga_device
+    from rnnaccel.hw.fpga.compare import ese_calibrated_power
+
+    try:
+        shape = RnnShape(
+            cell,
+            input_size,
+            hidden,
+            proj if cell == "lstm" else 0,
+            layers,
+            bidirectional,
+            peepholes=cell == "lstm",
+        )
+        report = evaluate(
+            shape, CirculantDesign(**_parse_overrides(overrides)), fpga_device(device), ese_calibrated_power()
+        )
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    data = report.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:28s} {value}")
+
+
+def _parse_overrides(overrides: tuple[str, ...]) -> dict[str, object]:
+    from dataclasses import fields
+
+    from rnnaccel.hw.fpga import CirculantDesign
+
+    known = [f.name for f in fields(CirculantDesign) if f.name != "name"]
+    out: dict[str, object] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects FIELD=VALUE, got {item!r}")
+        if key not in known:
+            raise ValueError(f"--set: unknown design field {key!r}; expected one of {known}")
+        out[key] = float(value) if key == "freq_mhz" else int(value)
+    return out

@@ -1,0 +1,87 @@
+"""Build the design grid of a sweep (np.meshgrid, no per-point loop) and attach Phase I PER."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnnaccel.explore.config import ExploreConfig, ModelSection
+from rnnaccel.hw.fpga.vector import DESIGN_COLUMNS
+from rnnaccel.hw.fpga.workload import RnnShape
+
+__all__ = ["AXES", "build_points", "load_phase1", "per_column", "shapes_for"]
+
+AXES = ("cell", "device", *DESIGN_COLUMNS)
+
+
+def shapes_for(model: ModelSection, cells: list[str]) -> tuple[RnnShape, ...]:
+    """One network per swept cell type (the GRU variant has no projection or peepholes)."""
+    out = []
+    for cell in cells:
+        if cell == "lstm":
+            out.append(
+                RnnShape(
+                    "lstm",
+                    model.input_size,
+                    model.hidden,
+                    model.proj,
+                    model.layers,
+                    model.bidirectional,
+                    model.peepholes,
+                )
+            )
+        else:
+            out.append(
+                RnnShape(
+                    "gru",
+                    model.input_size,
+                    model.gru_hidden or model.hidden,
+                    0,
+                    model.layers,
+                    model.bidirectional,
+                )
+            )
+    return tuple(out)
+
+
+def build_points(config: ExploreConfig) -> dict[str, np.ndarray]:
+    """Cartesian product of the sweep axes as flat columns; ``cell``/``device`` are indices."""
+    sweep = config.sweep
+    values = {axis: np.asarray(getattr(sweep, axis)) for axis in AXES}
+    values["cell"] = np.arange(len(sweep.cell))
+    values["device"] = np.arange(len(sweep.device))
+    mesh = np.meshgrid(*values.values(), indexing="ij")
+    return {axis: grid.ravel() for axis, grid in zip(values, mesh, strict=True)}
+
+
+def load_phase1(path: str | Path) -> list[dict]:
+    """Trials of a Phase I results JSON: {"trials": [{"cell", "hidden", "block_sizes": {"gates",
+    "proj"}, "bits", "per"}]}; ValueError names the first malformed trial."""
+    data = json.loads(Path(path).read_text())
+    trials = data.get("trials") if isinstance(data, dict) else None
+    if not isinstance(trials, list):
+        raise ValueError(f"Phase I results {str(path)!r} must be an object with a 'trials' list")
+    for i, trial in enumerate(trials):
+        missing = {"cell", "hidden", "block_sizes", "bits", "per"} - set(trial)
+        if missing or "gates" not in trial.get("block_sizes", {}):
+            raise ValueError(f"Phase I trial {i} lacks {sorted(missing) or ['block_sizes.gates']}")
+    return trials
+
+
+def per_column(points: dict[str, np.ndarray], config: ExploreConfig, trials: list[dict]) -> np.ndarray:
+    """PER of every point from the matching Phase I trial (cell, hidden, gate/proj block, weight bits);
+    NaN where no trial matches. Loops over trials, not points."""
+    per = np.full(points["cell"].size, np.nan)
+    shapes = shapes_for(config.model, config.sweep.cell)
+    for trial in trials:
+        for idx, shape in enumerate(shapes):
+            if trial["cell"] != shape.cell or trial["hidden"] != shape.hidden:
+                continue
+            mask = (points["cell"] == idx) & (points["block_gate"] == trial["block_sizes"]["gates"])
+            mask &= points["weight_bits"] == trial["bits"]
+            if shape.proj and "proj" in trial["block_sizes"]:
+                mask &= points["block_proj"] == trial["block_sizes"]["proj"]
+            per[mask] = float(trial["per"])
+    return per
