@@ -67,7 +67,8 @@ class LSTMPlan:
 
     hh: CirculantPlan
     proj: CirculantPlan | None
-    b_hh: Tensor | None
+    ih: CirculantPlan | None  # when the input role is circulant with the same k: straight to t-major
+    bias: Tensor | None  # b_ih + b_hh, t-major (k, 4H/k, 1) when ``ih`` is set, else b_hh natural (4H,)
     w_if: Tensor | None  # t-major (k, 2, H/k, 1): peepholes of i and f
     w_o: Tensor | None  # t-major (k, H/k, 1)
 
@@ -77,15 +78,29 @@ class LSTMPlan:
         if k is None or (d.proj is not None and _circ_k(d.proj, d.proj_size) != k):
             return None
         w_if = None if d.w_ci is None else torch.stack([_tmajor_vec(d.w_ci, k), _tmajor_vec(d.w_cf, k)], 1)
-        b_hh = None if d.hh.bias is None else d.hh.bias.detach().clone()
         proj = None if d.proj is None else _plan(d.proj)
-        return cls(_plan(d.hh), proj, b_hh, w_if, _tmajor_vec(d.w_co, k))
+        ih = _plan(d.ih) if _circ_k(d.ih, 4 * d.hidden_size) == k else None
+        bias = None if d.hh.bias is None else d.hh.bias.detach() + (0 if ih is None else d.ih.bias.detach())
+        bias = _tmajor_vec(bias, k) if ih is not None else bias
+        return cls(_plan(d.hh), proj, ih, bias, w_if, _tmajor_vec(d.w_co, k))
 
-    def run(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool
+    def input_part(self, x: Tensor, ih: nn.Module) -> Tensor:
+        """``W_ih x_t + b_ih + b_hh`` for all timesteps in one batched op, t-major ``(T, k, 4H/k, B)``."""
+        length, batch = x.shape[:2]
+        if self.ih is None:
+            gates_x = ih(x)
+            return to_tmajor(gates_x if self.bias is None else gates_x + self.bias, self.hh.k)
+        plan = self.ih
+        y = plan.inverse(plan.mac(plan.freq(plan.pad_tmajor(x.reshape(length * batch, -1)))))
+        y = y.view(plan.k, plan.p, length, batch).permute(2, 0, 1, 3)
+        return (y if self.bias is None else y + self.bias).contiguous()
+
+    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
             ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` (T, B, in), ``ih`` the input role -> ``(output (T, B, out), (h_T, c_T))``."""
         hh, proj, k = self.hh, self.proj, self.hh.k
-        length, batch = gates_x.shape[:2]
-        xt = to_tmajor(gates_x if self.b_hh is None else gates_x + self.b_hh, k)
+        length, batch = x.shape[:2]
+        xt = self.input_part(x, ih)
         rec, c = hh.freq(to_tmajor(state[0], k)), to_tmajor(state[1], k)
         outs = []
         for t in _steps(length, reverse):

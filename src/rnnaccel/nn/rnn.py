@@ -68,12 +68,11 @@ class LSTMDirection(nn.Module):
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
-        gates_x = self.ih(x)
         if _fast_ok(self):
             plan = _fused.cached_plan(self, _fused.LSTMPlan)
             if plan is not None:
-                return plan.run(gates_x, state, reverse)
-        return self._run_steps(gates_x, state, reverse)
+                return plan.run(x, self.ih, state, reverse)
+        return self._run_steps(self.ih(x), state, reverse)
 
     def _run_steps(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool
                    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
