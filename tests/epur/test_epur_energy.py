@@ -80,3 +80,10 @@ def test_cli_json_and_errors(tmp_path):
     ok = runner.invoke(main, ["simulate", "--network", "eesen", "--mwl", "off", "--seq-len", "5",
                               "--export-actions", str(path)])
     assert ok.exit_code == 0 and json.loads(path.read_text())["action_counts"]["dpu.mac"] > 0
+
+
+def test_cli_plot(tmp_path):
+    path = tmp_path / "e.png"
+    out = CliRunner().invoke(main, ["simulate", "--network", "neuraltalk", "--plot", str(path)])
+    assert out.exit_code == 0, out.output
+    assert path.read_bytes()[:4] == b"\x89PNG"

@@ -10,7 +10,8 @@ __all__ = ["plot_breakdown"]
 
 
 def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path) -> None:
-    """Stacked bars of energy per sequence (mJ) by component: MWL off / on for each network."""
+    """Stacked bars of each component's share of the energy per sequence (linear %, so every segment is
+    read honestly), MWL off / on for each network, with the total in mJ written above each bar."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,17 +23,20 @@ def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path)
         for ev, tag in ((off, "off"), (on, "on")):
             labels.append(f"{ev.sim.network.name}\nMWL {tag}")
             rows.append(ev.breakdown_j())
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4.5))
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) + 1.5), 4.5))
     bottom = [0.0] * len(rows)
+    totals = [sum(r.values()) for r in rows]
     for part in parts:
-        vals = [r[part] * 1e3 for r in rows]
+        vals = [100 * r[part] / tot for r, tot in zip(rows, totals, strict=True)]
         ax.bar(range(len(rows)), vals, bottom=bottom, label=part)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_xticks(range(len(rows)), labels, fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("energy per sequence (mJ, log)")
+    for i, tot in enumerate(totals):
+        ax.text(i, 101, f"{tot * 1e3:.3g} mJ", ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("share of energy per sequence (%)")
     ax.set_title("E-PUR energy breakdown, MWL off vs on")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
