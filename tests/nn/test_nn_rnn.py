@@ -69,6 +69,8 @@ def _lstm_configs():
             for p, pe, k, bi, n in itertools.product([0, 4], [False, True], [4, 3], [False, True], [1, 2])]
     cfgs.append(dict(proj_size=4, peephole=True, block_size={"input": 3, "recurrent": 4, "projection": 4}))
     cfgs.append(dict(proj_size=4, block_size=[None, {"recurrent": 2}], num_layers=2))
+    cfgs.append(dict(proj_size=4, peephole=True, block_size=4, bias=False))
+    cfgs.append(dict(block_size={"input": 4, "recurrent": 4}, bias=False))
     return cfgs
 
 
