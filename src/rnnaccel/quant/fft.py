@@ -1,11 +1,10 @@
 """Fixed-point radix-2 FFT of size k with a rounding after every butterfly stage (torch mirror).
 
-[V, C-LSTM kernel] FFT-8 as an unrolled radix-2 structure; IFFT by conj-FFT-conj then /k. Here
-each of the log2(k) decimation-in-time stages is a k x k complex matrix of integer codes at the
-twiddle format's fractional bits (entries 0, the exact butterfly 1, or a quantized twiddle;
-trivial twiddles 1 and -j are hard-wired and stay exact). A stage computes every output exactly
-(``A * 1 + W * B``) and then rounds it to the stage format. The integer engine
-(:mod:`rnnaccel.ref.fft`) applies the same matrices to int64 codes.
+[V, C-LSTM kernel] FFT-8 as an unrolled radix-2 structure; IFFT by conj-FFT-conj then /k. After the
+bit-reversal permutation, each of the log2(k) decimation-in-time stages computes its k/2
+butterflies ``A + W B``, ``A - W B`` exactly (twiddles on the twiddle format's grid; the trivial
+twiddles 1, -j, -1, j are hard-wired and stay exact) and then rounds every output to the stage
+format. The integer engine (:mod:`rnnaccel.ref.fft`) runs the same stages on int64 codes.
 
 Error bound (per real component, no overflow): with E_0 = 0 and M_0 = max |input|,
 ``E_s = E_{s-1} (1 + T_s) + D_s M_{s-1} + R_s``, ``M_s = 2 M_{s-1}``, where T_s = max |W~| and
@@ -72,41 +71,43 @@ class FFTPlan:
         codes, _ = quantize_float(np.array([math.cos(ang), math.sin(ang)]), self.twiddle)
         return float(codes[0]) * self.twiddle.lsb, float(codes[1]) * self.twiddle.lsb
 
-    def _stage(self, s: int) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Stage s (1-based) as (real, imag) float matrices and whether its twiddles are trivial."""
-        k, half = self.k, 2 ** (s - 1)
-        mr, mi = np.zeros((k, k)), np.zeros((k, k))
-        trivial = True
-        for g in range(0, k, 2 * half):
-            for j in range(half):
-                a, b = g + j, g + j + half
-                wr, wi = self.twiddle_value(j, 2 * half)
-                trivial &= (4 * j) % (2 * half) == 0
-                mr[a, a] = mr[b, a] = 1.0
-                mr[a, b], mi[a, b], mr[b, b], mi[b, b] = wr, wi, -wr, -wi
-        return mr, mi, trivial
+    @cached_property
+    def bit_reverse(self) -> np.ndarray:
+        """Input permutation of the decimation-in-time FFT."""
+        return _bit_reverse(self.k)
+
+    def _stage(self, s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Stage s (1-based): butterfly pairs (top, bottom) and their stored twiddles (re, im)."""
+        half = 2 ** (s - 1)
+        top = np.array([g + j for g in range(0, self.k, 2 * half) for j in range(half)], dtype=np.int64)
+        tw = np.array([self.twiddle_value(j, 2 * half) for j in range(half)] * (self.k // (2 * half)))
+        return top, top + half, tw[:, 0], tw[:, 1]
 
     @cached_property
-    def stages(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """Float64 stage matrices (entries on the twiddle grid); the bit reversal folded into stage 1."""
-        perm = np.eye(self.k)[_bit_reverse(self.k)]
+    def stages(self) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]:
+        """Per stage: (top, bottom, twiddle re, twiddle im, inverse permutation of [tops, bottoms]).
+
+        A stage computes ``t = W * x[bottom]`` and outputs ``x[top] + t`` at ``top`` and
+        ``x[top] - t`` at ``bottom`` (exact), then rounds.
+        """
         out = []
         for s in range(1, self.n_stages + 1):
-            mr, mi, _ = self._stage(s)
-            out.append((mr @ perm, mi @ perm) if s == 1 else (mr, mi))
+            top, bot, wr, wi = self._stage(s)
+            out.append((top, bot, wr, wi, np.argsort(np.concatenate([top, bot]))))
         return tuple(out)
 
     @cached_property
-    def int_stages(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """The stage matrices as int64 codes at ``frac`` fractional bits (for the integer engine)."""
+    def int_twiddles(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Stored twiddles of every stage as int64 codes at ``frac`` fractional bits."""
         scale = 2.0**self.frac
         return tuple(
-            (np.rint(r * scale).astype(np.int64), np.rint(i * scale).astype(np.int64)) for r, i in self.stages
+            (np.rint(wr * scale).astype(np.int64), np.rint(wi * scale).astype(np.int64))
+            for _, _, wr, wi, _ in self.stages
         )
 
     @cached_property
-    def torch_stages(self) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-        return tuple((torch.from_numpy(r.T.copy()), torch.from_numpy(i.T.copy())) for r, i in self.stages)
+    def torch_stages(self) -> tuple[tuple[torch.Tensor, ...], ...]:
+        return tuple(tuple(torch.from_numpy(a) for a in st) for st in self.stages)
 
     def stage_twiddle_stats(self, s: int) -> tuple[float, float, bool]:
         """(max |W~|, max |W~ - W|, trivial) over the twiddles of stage s."""
@@ -126,8 +127,13 @@ def _run_stages(
     stats: OverflowStats | None,
     point: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    for mr, mi in plan.torch_stages:
-        re, im = re @ mr - im @ mi, re @ mi + im @ mr
+    rev = torch.from_numpy(plan.bit_reverse)
+    re, im = re[..., rev], im[..., rev]
+    for top, bot, wr, wi, inv in plan.torch_stages:
+        ar, ai, br, bi = re[..., top], im[..., top], re[..., bot], im[..., bot]
+        tr, ti = wr * br - wi * bi, wr * bi + wi * br
+        re = torch.cat([ar + tr, ar - tr], -1)[..., inv]
+        im = torch.cat([ai + ti, ai - ti], -1)[..., inv]
         re, im = fake_quant(re, fmt, stats, point), fake_quant(im, fmt, stats, point)
     return re, im
 

@@ -135,13 +135,13 @@ def round_scaled(v: np.ndarray, mode: Rounding) -> np.ndarray:
 
 def _shift_round(v: np.ndarray, shift: int, mode: Rounding) -> np.ndarray:
     """Integer ``v / 2**shift`` rounded per ``mode`` (shift > 0); arithmetic shifts are floors."""
+    half = 1 << (shift - 1)
+    if mode is Rounding.RND:
+        return (v + half) >> shift  # floor(v / 2**shift + 1/2)
     q = v >> shift
     if mode is Rounding.TRN:
         return q
     r = v - (q << shift)
-    half = 1 << (shift - 1)
-    if mode is Rounding.RND:
-        return q + (r >= half)
     return q + ((r > half) | ((r == half) & ((q & 1) == 1)))
 
 
