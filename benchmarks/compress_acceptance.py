@@ -1,0 +1,87 @@
+"""Issue 4 acceptance: dense vs ADMM vs direct block-circulant (k = 4, 8, 16) vs 90% ESE pruning vs
+16/12-bit QAT with PWL activations, for LSTM and GRU, on the default synthetic corpus.
+
+    python benchmarks/compress_acceptance.py run --cell lstm      # resumable; one process per cell
+    python benchmarks/compress_acceptance.py table                # results/compress_table.md
+
+Results: results/compress_acceptance_<cell>.json (all trials, PER per epoch, ADMM residuals). The
+settings are fixed below and were chosen before any run (no tuning against the table).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from rnnaccel.compress.config import ADMMSettings, TrainSettings
+from rnnaccel.compress.trials import TrialRunner, TrialSpec, write_json_atomic
+
+SETTINGS = TrainSettings(max_train_utterances=600, eval_split="test", num_layers=1, bidirectional=True,
+                         batch_size=16, lr=3e-3, dense_epochs=10, direct_epochs=7, prune_epochs=7,
+                         qat_epochs=1, qat_train_utterances=160)
+ADMM = ADMMSettings(iterations=5, epochs_per_iteration=1, rho0=0.02, rho_growth=3.0, finetune_epochs=2)
+HIDDEN = 64
+RESULTS = Path("results")
+
+
+def specs(cell: str) -> list[TrialSpec]:
+    rows = [TrialSpec(cell, HIDDEN)]
+    rows += [TrialSpec(cell, HIDDEN, "admm", k) for k in (4, 8, 16)]
+    rows += [TrialSpec(cell, HIDDEN, "direct", k) for k in (4, 8, 16)]
+    rows += [TrialSpec(cell, HIDDEN, "prune", sparsity=SETTINGS.prune_sparsity)]
+    return rows + [TrialSpec(cell, HIDDEN, quant=q) for q in ("16bit", "12bit")]
+
+
+def run(cell: str) -> None:
+    torch.set_num_threads(1)
+    path = RESULTS / f"compress_acceptance_{cell}.json"
+    done = json.loads(path.read_text()) if path.exists() else {"settings": {}, "trials": []}
+    done["settings"] = {"train": SETTINGS.model_dump(), "admm": ADMM.model_dump(), "hidden": HIDDEN}
+    runner = TrialRunner(SETTINGS, ADMM, f"runs/compress_accept/{cell}", progress=False)
+    finished = {t["trial"] for t in done["trials"]}
+    for spec in specs(cell):
+        if spec.trial_id in finished:
+            continue
+        row = runner.run(spec)
+        done["trials"].append(row)
+        write_json_atomic(path, done)
+        print(f"{row['trial']}: PER {row['per']:.4f} params {row['params']} ({row['seconds']} s) "
+              f"residuals {row['admm_residuals']}", flush=True)
+
+
+def _fmt_row(t: dict, base: dict) -> str:
+    s = t["spec"]
+    what = {"dense": "dense", "admm": f"ADMM k={s['block_size']}", "direct": f"direct k={s['block_size']}",
+            "prune": f"prune {round(100 * s['sparsity'])}% (ESE)"}[s["method"]]
+    if s["quant"] != "float":
+        what = f"{s['quant']} QAT + PWL (dense)"
+    d = 100 * (t["per"] - base["per"])
+    return (f"| {s['cell'].upper()} | {what} | {100 * t['per']:.2f} | {d:+.2f} | {t['params']:,} | "
+            f"{t['storage_bytes']:,} | {t['mults_per_frame']:,} |")
+
+
+def table() -> str:
+    lines = ["| cell | model | PER % | ΔPER (points) | params | storage bytes | mults/frame |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for cell in ("lstm", "gru"):
+        path = RESULTS / f"compress_acceptance_{cell}.json"
+        if not path.exists():
+            continue
+        trials = json.loads(path.read_text())["trials"]
+        base = next(t for t in trials if t["trial"] == f"{cell}-h{HIDDEN}-dense")
+        lines += [_fmt_row(t, base) for t in trials]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "compress_table.md").write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["run"] and len(sys.argv) == 4 and sys.argv[2] == "--cell":
+        run(sys.argv[3])
+    elif sys.argv[1:] == ["table"]:
+        print(table())
+    else:
+        sys.exit("usage: compress_acceptance.py run --cell lstm|gru | table")

@@ -1,0 +1,190 @@
+"""Compression flows on top of :func:`rnnaccel.train.train`: ADMM, direct circulant training, pruning, QAT.
+
+Each flow takes a trained dense phone recognizer (``rnnaccel.train.PhoneRecognizer``), copies it, and
+returns a :class:`FlowResult` with the compressed model, the PER per epoch of every training stage and,
+for ADMM, the residual ‖W − Z‖/‖W‖ per ADMM iteration. All flows use the training config's optimizer
+(Adam), clipping and data; ``data`` = ``rnnaccel.train.load_data(config)`` is shared between flows.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from rnnaccel.compress.admm import ADMMSchedule, ADMMState, IterationLog
+from rnnaccel.compress.prune import prune_model
+from rnnaccel.compress.roles import find_rnn, to_block_circulant
+from rnnaccel.nn import BlockSizeSpec
+
+__all__ = [
+    "FlowResult",
+    "QuantRecognizer",
+    "admm_flow",
+    "direct_flow",
+    "load_model",
+    "load_trained",
+    "prune_flow",
+    "qat_flow",
+    "save_model",
+]
+
+
+@dataclass
+class FlowResult:
+    """A compressed model and the evidence of how it was trained."""
+
+    model: nn.Module
+    stages: dict[str, list[dict]] = field(default_factory=dict)  # stage -> per-epoch records
+    admm_log: list[IterationLog] = field(default_factory=list)
+    masks: dict[str, torch.Tensor] | None = None
+
+
+def _with(config, out_dir: Path, epochs: int):
+    """A copy of the training config with another checkpoint directory and epoch count."""
+    optim = config.optim.model_copy(update={"epochs": epochs})
+    return config.model_copy(update={"optim": optim, "out_dir": str(out_dir)})
+
+
+def _records(result) -> list[dict]:
+    return [{"epoch": r.epoch, "loss": r.loss, "per": r.per} for r in result.history]
+
+
+def _train(config, model: nn.Module, data: tuple, progress: bool, **kw):
+    from rnnaccel.train import train
+
+    return train(config, model=model, data=data, progress=progress, **kw)
+
+
+def load_trained(config, input_size: int, out_dir: str | Path) -> nn.Module:
+    """Rebuild ``config.model`` and load the last checkpoint written by ``rnnaccel.train.train``."""
+    from rnnaccel.train import build_model
+    from rnnaccel.train.checkpoint import load_checkpoint, restore
+
+    found = load_checkpoint(out_dir)
+    if found is None:
+        raise ValueError(f"no checkpoint in {str(out_dir)!r} (expected checkpoint.json from rnnaccel.train)")
+    model = build_model(config.model, input_size)
+    restore(model, None, found[1])
+    return model
+
+
+def save_model(model: nn.Module, path: str | Path) -> None:
+    """Save a (compressed) recognizer's weights to safetensors, atomically."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def load_model(config, input_size: int, block_size: BlockSizeSpec, path: str | Path) -> nn.Module:
+    """Rebuild ``config.model`` with ``block_size`` and load weights saved by :func:`save_model`."""
+    from safetensors.torch import load_file
+
+    from rnnaccel.train import build_model
+
+    if not Path(path).exists():
+        raise ValueError(f"no saved model at {str(path)!r}; run its trial first")
+    model = build_model(config.model.model_copy(update={"block_size": block_size}), input_size)
+    model.load_state_dict(load_file(str(path)))
+    return model
+
+
+def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADMMSchedule,
+              finetune_epochs: int, data: tuple, out_dir: str | Path, progress: bool = False) -> FlowResult:
+    """ADMM W/Z/U iterations on a copy of ``dense``, hard projection onto Z, then fine-tuning of the
+    defining vectors (papers.md "ADMM"). ``finetune_epochs = 0`` skips fine-tuning."""
+    model = copy.deepcopy(dense)
+    state = ADMMState(model, block_size, schedule)
+    per_iter: dict[int, dict] = {}
+
+    def on_epoch(record, _model) -> None:
+        if record.epoch % schedule.epochs_per_iteration == 0:
+            entry = state.step()
+            per_iter[entry.iteration] = record.per
+
+    out = Path(out_dir)
+    epochs = schedule.iterations * schedule.epochs_per_iteration
+    w_step = _train(_with(config, out / "admm", epochs), model, data, progress,
+                    extra_loss=state.penalty, on_epoch=on_epoch)
+    state.hard_project()
+    result = FlowResult(model, {"admm": _records(w_step)}, list(state.log))
+    result.stages["projected"] = [{"per": _evaluate_all(model, config, data)}]
+    if finetune_epochs:
+        ft = _train(_with(config, out / "finetune", finetune_epochs), model, data, progress)
+        result.stages["finetune"] = _records(ft)
+    return result
+
+
+def _evaluate_all(model: nn.Module, config, data: tuple) -> dict[str, float]:
+    from rnnaccel.train import evaluate
+
+    o = config.optim
+    return {s: round(evaluate(model, d, loss=o.loss, decode=o.decode, beam_width=o.beam_width), 5)
+            for s, d in data[1].items()}
+
+
+def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epochs: int, data: tuple,
+                out_dir: str | Path, progress: bool = False) -> FlowResult:
+    """C-LSTM-style direct training of the defining vectors, starting from the Euclidean projection of
+    ``dense`` (or from scratch when ``dense`` is None), no ADMM."""
+    if dense is None:
+        from rnnaccel.train import build_model
+
+        spec = config.model.model_copy(update={"block_size": block_size})
+        model = build_model(spec, data[0].feats[0].shape[1])
+    else:
+        model = to_block_circulant(copy.deepcopy(dense), block_size)
+    result = FlowResult(model, {"projected": [{"per": _evaluate_all(model, config, data)}]})
+    trained = _train(_with(config, Path(out_dir) / "direct", epochs), model, data, progress)
+    result.stages["direct"] = _records(trained)
+    return result
+
+
+def prune_flow(dense: nn.Module, config, sparsity: float, n_pe: int, epochs: int, data: tuple,
+               out_dir: str | Path, progress: bool = False) -> FlowResult:
+    """ESE load-balance-aware pruning of a copy of ``dense``, then masked fine-tuning."""
+    model = copy.deepcopy(dense)
+    masks = prune_model(model, sparsity, n_pe)
+    result = FlowResult(model, {"pruned": [{"per": _evaluate_all(model, config, data)}]}, masks=masks)
+    trained = _train(_with(config, Path(out_dir) / "prune", epochs), model, data, progress)
+    result.stages["finetune"] = _records(trained)
+    return result
+
+
+class QuantRecognizer(nn.Module):
+    """A phone recognizer whose RNN runs fake-quantized (``rnnaccel.quant.quantize``); shares parameters.
+
+    The quantized RNN computes in float64 on the fixed-point grids; its output is cast back to the
+    output layer's dtype. The output layer itself stays float (it is not part of the accelerator).
+    """
+
+    def __init__(self, recognizer: nn.Module, quant_config) -> None:
+        super().__init__()
+        from rnnaccel.quant import quantize
+
+        self.rnn = quantize(find_rnn(recognizer), quant_config)
+        self.output = recognizer.output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.rnn(x)
+        return torch.log_softmax(self.output(y.to(self.output.weight.dtype)), dim=-1)
+
+
+def qat_flow(model: nn.Module, config, quant_config, epochs: int, data: tuple, out_dir: str | Path,
+             progress: bool = False) -> FlowResult:
+    """Quantization-aware fine-tuning (STE) of a copy of ``model`` under ``quant_config``."""
+    wrapped = QuantRecognizer(copy.deepcopy(model), quant_config)
+    result = FlowResult(wrapped, {"quantized": [{"per": _evaluate_all(wrapped, config, data)}]})
+    if epochs:
+        trained = _train(_with(config, Path(out_dir) / "qat", epochs), wrapped, data, progress)
+        result.stages["qat"] = _records(trained)
+    return result
