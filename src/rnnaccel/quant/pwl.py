@@ -60,6 +60,12 @@ class PWLActivation:
             raise ValueError(f"PWL segments must be a positive int, got {self.segments!r}")
         if not self.x_max > self.x_min:
             raise ValueError(f"PWL range needs x_max > x_min, got [{self.x_min}, {self.x_max})")
+        fmt = self.coef_format
+        if self.x_min < fmt.min or self.x_max > fmt.max + fmt.lsb or fmt.int_bits < 1:
+            raise ValueError(
+                f"coef_format {fmt} must hold the breakpoints [{self.x_min}, {self.x_max}] "
+                "and +-1 (minus an lsb)"
+            )
         for name, v in (("x_min", self.x_min), ("width", self.width)):
             if not float(v * 2**self.coef_format.frac).is_integer():
                 raise ValueError(f"PWL {name}={v} is not on the grid of coef_format {self.coef_format}")
@@ -113,11 +119,23 @@ class PWLActivation:
         """The PWL with its quantized coefficients, no output rounding (numpy float64)."""
         return self(torch.from_numpy(np.asarray(x, np.float64))).numpy()
 
+    def _critical_points(self) -> np.ndarray:
+        """Where fn' equals a segment slope: the interior extrema of the error (both signs of x)."""
+        s = self.table.slopes[1:-1] * self.coef_format.lsb
+        s = s[(s > 0) & (s < (0.25 if self.fn == "sigmoid" else 1.0))]
+        if self.fn == "sigmoid":  # sigma(1 - sigma) = s
+            p = (1 + np.sqrt(1 - 4 * s)) / 2
+            x = np.log(p / (1 - p))
+        else:  # 1 - tanh^2 = s
+            x = np.arctanh(np.sqrt(1 - s))
+        return np.concatenate([x, -x])
+
     @cached_property
     def max_abs_error(self) -> float:
-        """max |PWL(x) - fn(x)| on a dense grid over [x_min - w, x_max + w] plus the breakpoints."""
+        """max |PWL(x) - fn(x)|: a dense grid over [x_min - 2w, x_max + 2w], the breakpoints (both
+        sides) and the points where fn' equals a segment slope (the error's interior extrema)."""
         pad = 2 * self.width
         grid = np.linspace(self.x_min - pad, self.x_max + pad, 2**16 + 1)
         edges = self.table.breaks * self.coef_format.lsb
-        x = np.concatenate([grid, edges, np.nextafter(edges, -math.inf)])
+        x = np.concatenate([grid, edges, np.nextafter(edges, -math.inf), self._critical_points()])
         return float(np.abs(self.eval_float(x) - _FUNCS[self.fn](x)).max())
