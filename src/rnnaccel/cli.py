@@ -12,6 +12,8 @@ import click
 
 _COMMANDS: dict[str, str] = {
     "info": "rnnaccel.cli_info:info",
+    "data": "rnnaccel.cli_data:data",
+    "train": "rnnaccel.cli_train:train",
     "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
     "simulate": "rnnaccel.cli_simulate:simulate",
 }

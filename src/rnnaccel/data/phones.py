@@ -84,11 +84,5 @@ def fold_39(label: str) -> str | None:
 
 
 def fold_sequence(labels: Iterable[str]) -> list[str]:
-    """Fold a label sequence to 39 classes, dropping ``q`` and merging repeats created by the folding
-    (e.g. ``tcl t`` stays two labels, but ``pcl tcl`` becomes one ``sil``), as is usual for PER."""
-    out: list[str] = []
-    for label in labels:
-        folded = fold_39(label)
-        if folded is not None and (not out or out[-1] != folded):
-            out.append(folded)
-    return out
+    """Fold a label sequence to 39 classes, deleting ``q``; repeats are kept (as in Kaldi's scoring)."""
+    return [f for f in (fold_39(label) for label in labels) if f is not None]

@@ -279,7 +279,8 @@ def _validate(utterances: int, per_speaker: int, test_fraction: float, audio_for
 
 def _manifest(root: Path, jobs: list[_Job], seed: int, snr_db: float | None) -> SynthReport:
     speakers = sorted({j.speaker for j in jobs}, key=lambda s: s.speaker_id)
-    test = [s.speaker_id for s in speakers if s.split == "TEST"]
+    # Order TEST speakers by draw index (not by ID, which groups voices) so dev/core mix the voices.
+    test = [s.speaker_id for s in sorted(speakers, key=lambda s: s.speaker_id[-3:]) if s.split == "TEST"]
     # With a single TEST speaker (tiny corpora) dev and core_test are both that speaker.
     n_dev = max(1, round(0.3 * len(test)))
     n_core = max(1, min(len(test) - n_dev, round(0.15 * len(test))))

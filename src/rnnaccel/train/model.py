@@ -1,0 +1,84 @@
+"""Phone recognizer: stacked (bi)LSTM/GRU from ``rnnaccel.nn`` + a linear layer to 61 phones + blank.
+
+Training speed: ``rnnaccel.nn`` runs a Python loop over time steps while gradients are needed. Without
+peepholes the same function is computed by torch's fused RNN kernel from each role's dense matrix
+(a block-circulant role is expanded from its defining vectors, so gradients still reach only those
+vectors); ``fused_rnn`` does that and is checked against the layer's own forward in the tests.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnaccel.data.phones import PHONES_61
+from rnnaccel.train.config import ModelConfig
+
+__all__ = ["N_CLASSES", "PhoneRecognizer", "build_model", "fused_rnn"]
+
+N_CLASSES = len(PHONES_61) + 1  # 61 phones + CTC blank (index 61)
+
+
+class PhoneRecognizer(nn.Module):
+    """(batch, time, features) -> (batch, time, 62) log-probabilities."""
+
+    def __init__(self, rnn: nn.Module, rnn_out: int) -> None:
+        super().__init__()
+        self.rnn = rnn
+        self.output = nn.Linear(rnn_out, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = fused_rnn(self.rnn, x)
+        return torch.log_softmax(self.output(y), dim=-1)
+
+
+def _flat_weights(rnn: nn.Module) -> list[torch.Tensor] | None:
+    from rnnaccel.nn.circulant import dense_weight
+
+    flat: list[torch.Tensor] = []
+    for layer in rnn.layers:
+        for d in layer:
+            if getattr(d, "peephole", lambda: None)() is not None:
+                return None
+            b_ih, b_hh = getattr(d.ih, "bias", None), getattr(d.hh, "bias", None)
+            if b_ih is None or b_hh is None:
+                return None
+            flat += [dense_weight(d.ih), dense_weight(d.hh), b_ih, b_hh]
+            if getattr(d, "proj", None) is not None:
+                flat.append(dense_weight(d.proj))
+    return flat
+
+
+def fused_rnn(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Output of a batch-first ``rnnaccel.nn`` LSTM/GRU (zero initial state) via torch's fused kernel;
+    falls back to ``rnn(x)`` for peepholes or other modules."""
+    from rnnaccel.nn import GRU, LSTM
+
+    flat = _flat_weights(rnn) if isinstance(rnn, LSTM | GRU) and rnn.batch_first else None
+    if flat is None:
+        return rnn(x)[0]
+    n = rnn.num_layers * (2 if rnn.bidirectional else 1)
+    args = (flat, True, rnn.num_layers, rnn.dropout, rnn.training, rnn.bidirectional, True)
+    if isinstance(rnn, GRU):
+        return torch._VF.gru(x, x.new_zeros(n, x.shape[0], rnn.hidden_size), *args)[0]
+    out = getattr(rnn, "proj_size", 0) or rnn.hidden_size
+    hx = (x.new_zeros(n, x.shape[0], out), x.new_zeros(n, x.shape[0], rnn.hidden_size))
+    return torch._VF.lstm(x, hx, *args)[0]
+
+
+def build_model(cfg: ModelConfig, input_size: int) -> PhoneRecognizer:
+    """Build the recognizer of ``cfg`` (any block size: None, int, per-role dict or per-layer list)."""
+    from rnnaccel.nn import GRU, LSTM
+
+    common = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
+                  batch_first=True, dropout=cfg.dropout, bidirectional=cfg.bidirectional,
+                  block_size=cfg.block_size)
+    if cfg.cell == "lstm":
+        rnn = LSTM(**common, proj_size=cfg.proj_size, peephole=cfg.peephole)
+        width = cfg.proj_size or cfg.hidden_size
+    else:
+        if cfg.proj_size or cfg.peephole:
+            raise ValueError("proj_size and peephole apply to LSTM only, got cell='gru'")
+        rnn = GRU(**common)
+        width = cfg.hidden_size
+    return PhoneRecognizer(rnn, width * (2 if cfg.bidirectional else 1))
