@@ -2,6 +2,7 @@
 16/12-bit QAT with PWL activations, for LSTM and GRU, on the default synthetic corpus.
 
     python benchmarks/compress_acceptance.py run --cell lstm      # resumable; one process per cell
+    python benchmarks/compress_acceptance.py run --cell lstm --rho0 0.001   # ADMM rows under another ρ_0
     python benchmarks/compress_acceptance.py table                # results/compress_table.md
 
 Results: results/compress_acceptance_<cell>.json (all trials, PER per epoch, ADMM residuals). The
@@ -20,9 +21,9 @@ from rnnaccel.compress.config import ADMMSettings, TrainSettings
 from rnnaccel.compress.trials import TrialRunner, TrialSpec, write_json_atomic
 
 SETTINGS = TrainSettings(max_train_utterances=600, eval_split="test", num_layers=1, bidirectional=True,
-                         batch_size=16, lr=3e-3, dense_epochs=10, direct_epochs=7, prune_epochs=7,
+                         batch_size=16, lr=3e-3, dense_epochs=14, direct_epochs=6, prune_epochs=6,
                          qat_epochs=1, qat_train_utterances=160)
-ADMM = ADMMSettings(iterations=5, epochs_per_iteration=1, rho0=0.02, rho_growth=3.0, finetune_epochs=2)
+ADMM = ADMMSettings(iterations=4, epochs_per_iteration=1, rho0=0.05, rho_growth=3.0, finetune_epochs=2)
 HIDDEN = 64
 RESULTS = Path("results")
 
@@ -35,14 +36,21 @@ def specs(cell: str) -> list[TrialSpec]:
     return rows + [TrialSpec(cell, HIDDEN, quant=q) for q in ("16bit", "12bit")]
 
 
-def run(cell: str) -> None:
+def run(cell: str, rho0: float | None = None) -> None:
+    """All rows of one cell; with ``rho0``: only the ADMM rows again under that ρ_0 (sensitivity run,
+    starting from the same dense checkpoint), written to compress_acceptance_<cell>_rho<rho0>.json."""
     torch.set_num_threads(1)
-    path = RESULTS / f"compress_acceptance_{cell}.json"
+    admm, tag, todo = ADMM, "", specs(cell)
+    if rho0 is not None:
+        admm, tag = ADMM.model_copy(update={"rho0": rho0}), f"_rho{rho0:g}"
+        todo = [s for s in todo if s.method == "admm"]
+        _copy_dense(cell, tag)
+    path = RESULTS / f"compress_acceptance_{cell}{tag}.json"
     done = json.loads(path.read_text()) if path.exists() else {"settings": {}, "trials": []}
-    done["settings"] = {"train": SETTINGS.model_dump(), "admm": ADMM.model_dump(), "hidden": HIDDEN}
-    runner = TrialRunner(SETTINGS, ADMM, f"runs/compress_accept/{cell}", progress=False)
+    done["settings"] = {"train": SETTINGS.model_dump(), "admm": admm.model_dump(), "hidden": HIDDEN}
+    runner = TrialRunner(SETTINGS, admm, f"runs/compress_accept/{cell}{tag}", progress=False)
     finished = {t["trial"] for t in done["trials"]}
-    for spec in specs(cell):
+    for spec in todo:
         if spec.trial_id in finished:
             continue
         row = runner.run(spec)
@@ -50,6 +58,15 @@ def run(cell: str) -> None:
         write_json_atomic(path, done)
         print(f"{row['trial']}: PER {row['per']:.4f} params {row['params']} ({row['seconds']} s) "
               f"residuals {row['admm_residuals']}", flush=True)
+
+
+def _copy_dense(cell: str, tag: str) -> None:
+    import shutil
+
+    name = f"{cell}-h{HIDDEN}-dense"
+    dst = Path(f"runs/compress_accept/{cell}{tag}") / name
+    if not dst.exists():
+        shutil.copytree(Path(f"runs/compress_accept/{cell}") / name, dst)
 
 
 def _fmt_row(t: dict, base: dict) -> str:
@@ -81,7 +98,9 @@ def table() -> str:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["run"] and len(sys.argv) == 4 and sys.argv[2] == "--cell":
         run(sys.argv[3])
+    elif sys.argv[1:2] == ["run"] and len(sys.argv) == 6 and sys.argv[4] == "--rho0":
+        run(sys.argv[3], float(sys.argv[5]))
     elif sys.argv[1:] == ["table"]:
         print(table())
     else:
-        sys.exit("usage: compress_acceptance.py run --cell lstm|gru | table")
+        sys.exit("usage: compress_acceptance.py run --cell lstm|gru [--rho0 X] | table")

@@ -3,7 +3,9 @@
 Rows of a weight matrix are interleaved over ``n_pe`` processing elements (row ``r`` -> PE ``r mod
 n_pe``). Plain magnitude pruning leaves PEs with unequal work; ESE's load-balance-aware pruning keeps
 the **same number of non-zeros in every PE**: each PE keeps its own ``K`` largest-magnitude weights,
-``K = floor((1 - sparsity) · m·n / n_pe)``. During fine-tuning the mask is enforced by zeroing the
+``K = floor((1 - sparsity) · floor(m / n_pe) · n)`` (= ``(1 - sparsity) · m·n / n_pe`` when ``n_pe``
+divides ``m``, as in ESE; otherwise PEs with an extra row keep the same ``K`` as the others).
+During fine-tuning the mask is enforced by zeroing the
 gradients of pruned weights (with Adam and no weight decay a weight whose gradient is always 0 never
 moves, so pruned weights stay exactly 0).
 
@@ -48,7 +50,7 @@ def balanced_mask(weight: Tensor, sparsity: float, n_pe: int) -> Tensor:
     """Boolean keep-mask: every PE (rows ``r ≡ pe mod n_pe``) keeps its ``K`` largest |w| (ESE §3)."""
     _check_args(weight, sparsity, n_pe)
     m, n = weight.shape
-    keep = math.floor((1 - sparsity) * m * n / n_pe)
+    keep = math.floor((1 - sparsity) * (m // n_pe) * n + 1e-9)  # + eps: 0.1 * 320 is 31.999...
     mask = torch.zeros(m, n, dtype=torch.bool, device=weight.device)
     mag = weight.detach().abs()
     for pe in range(n_pe):
@@ -133,7 +135,8 @@ def encode_relative(weight: Tensor, index_bits: int = 4) -> EncodedMatrix:
         values += v
         rel += r
         ptr.append(len(values))
-    return EncodedMatrix((int(weight.shape[0]), int(weight.shape[1])), torch.tensor(values, dtype=torch.float32),
+    shape = (int(weight.shape[0]), int(weight.shape[1]))
+    return EncodedMatrix(shape, torch.tensor(values, dtype=torch.float32),
                          torch.tensor(rel, dtype=torch.uint8 if index_bits <= 8 else torch.int32),
                          torch.tensor(ptr, dtype=torch.int64))
 
@@ -150,6 +153,7 @@ def decode_relative(enc: EncodedMatrix) -> Tensor:
     return out
 
 
-def ese_storage_bits(weight: Tensor, value_bits: int = 12, index_bits: int = 4, pointer_bits: int = 16) -> int:
+def ese_storage_bits(weight: Tensor, value_bits: int = 12, index_bits: int = 4,
+                     pointer_bits: int = 16) -> int:
     """Bits to store ``weight`` sparse: ESE relative-index encoding (module docstring)."""
     return encode_relative(weight, index_bits).storage_bits(value_bits, index_bits, pointer_bits)

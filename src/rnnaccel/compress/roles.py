@@ -36,11 +36,14 @@ class Role:
 
 
 def find_rnn(model: nn.Module) -> LSTM | GRU:
-    """The :class:`rnnaccel.nn.LSTM`/``GRU`` of ``model`` (itself, or its ``.rnn``, e.g. a PhoneRecognizer)."""
-    for candidate in (model, getattr(model, "rnn", None), getattr(getattr(model, "rnn", None), "model", None)):
+    """The :class:`rnnaccel.nn.LSTM`/``GRU`` of ``model``: itself, its ``.rnn`` (a PhoneRecognizer) or
+    ``.rnn.model`` (a recognizer whose RNN is wrapped by ``rnnaccel.quant.quantize``)."""
+    inner = getattr(model, "rnn", None)
+    for candidate in (model, inner, getattr(inner, "model", None)):
         if isinstance(candidate, LSTM | GRU):
             return candidate
-    raise TypeError(f"expected an rnnaccel.nn LSTM/GRU or a module with one as .rnn, got {type(model).__name__}")
+    raise TypeError(f"expected an rnnaccel.nn LSTM/GRU or a module with one as .rnn, "
+                    f"got {type(model).__name__}")
 
 
 def iter_roles(model: nn.Module, block_size: BlockSizeSpec = None) -> Iterator[Role]:

@@ -135,9 +135,18 @@ class TrialRunner:
         if spec.method == "dense":
             model = load_trained(config, n_in, config.out_dir)
         else:
-            model = load_model(config, n_in, spec.block_size, self.out_dir / spec.trial_id / "model.safetensors")
+            path = self.out_dir / spec.trial_id / "model.safetensors"
+            model = load_model(config, n_in, spec.block_size, path)
         self._models[spec.trial_id] = model
         return model
+
+    def estimate(self, spec: TrialSpec, input_size: int = 39) -> dict:
+        """Cost of a trial's model before training (block-circulant/dense structure only; no pruning)."""
+        from rnnaccel.train import build_model
+
+        cfg = self.train_config(spec.cell, spec.hidden).model
+        model = build_model(cfg.model_copy(update={"block_size": spec.block_size}), input_size)
+        return model_cost(model, _BITS[spec.quant]).as_dict()
 
     def run(self, spec: TrialSpec) -> dict:
         """Train and measure one trial; returns its JSON row."""
@@ -173,8 +182,10 @@ class TrialRunner:
             return admm_flow(dense, config, spec.block_size, schedule, a.finetune_epochs, self.data(), out,
                              self.progress)
         if spec.method == "direct":
-            return direct_flow(dense, config, spec.block_size, s.direct_epochs, self.data(), out, self.progress)
-        return prune_flow(dense, config, spec.sparsity, s.prune_n_pe, s.prune_epochs, self.data(), out, self.progress)
+            return direct_flow(dense, config, spec.block_size, s.direct_epochs, self.data(), out,
+                               self.progress)
+        return prune_flow(dense, config, spec.sparsity, s.prune_n_pe, s.prune_epochs, self.data(), out,
+                          self.progress)
 
     def _row(self, spec: TrialSpec, flow: FlowResult, seconds: float) -> dict:
         from rnnaccel.train import evaluate

@@ -1,0 +1,62 @@
+"""``rnnaccel compress --config FILE``: E-RNN Phase I model selection (train trials, pick the cheapest
+model within the PER budget) and print the trial table."""
+
+from __future__ import annotations
+
+import click
+
+
+def _line(row: dict, base: float) -> str:
+    d = 100 * (row["per"] - base)
+    return (f"{row['trial']:32s} {100 * row['per']:7.2f} {d:+7.2f} {row['params']:>10,} "
+            f"{row['storage_bytes']:>12,} {row['mults_per_frame']:>12,}")
+
+
+_HEADER = f"{'trial':32s} {'PER%':>7s} {'dPER':>7s} {'params':>10s} {'storage B':>12s} {'mults/frame':>12s}"
+
+
+def _on_trial(row: dict, cached: bool) -> None:
+    how = "cached" if cached else f"{row['seconds']:.0f} s"
+    click.echo(f"trial {row['trial']}: PER {100 * row['per']:.2f}% ({how})", err=True)
+
+
+def _plan(config) -> None:
+    from rnnaccel.compress.select import full_plan
+
+    g = config.grid
+    n_full = len(full_plan(g))
+    cells = len(g.cells) * len(g.hidden_sizes)
+    reduced_max = 1 + len(g.block_sizes) + 2 * (cells - 1) + len([q for q in g.quant if q != "float"])
+    click.echo(f"full grid: {n_full} trials; reduced strategy: at most {reduced_max} trials")
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="Sweep config (TOML/YAML), e.g. configs/compress_default.toml.")
+@click.option("--strategy", type=click.Choice(["reduced", "full"]), default=None,
+              help="Override the config's strategy.")
+@click.option("--plan", "plan_only", is_flag=True, help="Only print the number of trials; train nothing.")
+@click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
+def compress(config_path: str, strategy: str | None, plan_only: bool, threads: int) -> None:
+    """Run the model-selection trials (resumable) and select the cheapest model within the budget."""
+    import torch
+
+    from rnnaccel.compress.config import load_compress_config
+    from rnnaccel.compress.sweep import Sweep
+
+    torch.set_num_threads(threads)
+    try:
+        config = load_compress_config(config_path)
+        if strategy is not None:
+            config = config.model_copy(update={"strategy": strategy})
+        if plan_only:
+            return _plan(config)
+        summary = Sweep(config, on_trial=_on_trial).run()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(_HEADER)
+    for row in summary["table"]:
+        click.echo(_line(row, summary["baseline_per"]))
+    click.echo(f"selected: {summary['selected']} (budget {config.max_per_degradation} PER points, "
+               f"cost {config.cost}); trials run {summary['trials_run']} of {summary['full_grid_trials']} "
+               f"in the full grid; results in {config.results}")
