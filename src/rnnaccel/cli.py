@@ -16,6 +16,7 @@ _COMMANDS: dict[str, str] = {
     "train": "rnnaccel.cli_train:train",
     "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
     "simulate": "rnnaccel.cli_simulate:simulate",
+    "compress": "rnnaccel.cli_compress:compress",
 }
 
 
