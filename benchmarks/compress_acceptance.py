@@ -12,7 +12,6 @@ settings are fixed below and were chosen before any run (no tuning against the t
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import torch
@@ -36,19 +35,24 @@ def specs(cell: str) -> list[TrialSpec]:
     return rows + [TrialSpec(cell, HIDDEN, quant=q) for q in ("16bit", "12bit")]
 
 
-def run(cell: str, rho0: float | None = None) -> None:
-    """All rows of one cell; with ``rho0``: only the ADMM rows again under that ρ_0 (sensitivity run,
-    starting from the same dense checkpoint), written to compress_acceptance_<cell>_rho<rho0>.json."""
+def run(cell: str, rho0: float | None = None, long: bool = False) -> None:
+    """All rows of one cell. ``rho0``: only the ADMM rows again under that ρ_0 (sensitivity run from the
+    same dense checkpoint). ``long``: ADMM vs direct at k=8 with a doubled epoch budget (12 each)."""
     torch.set_num_threads(1)
-    admm, tag, todo = ADMM, "", specs(cell)
+    settings, admm, tag, todo = SETTINGS, ADMM, "", specs(cell)
     if rho0 is not None:
         admm, tag = ADMM.model_copy(update={"rho0": rho0}), f"_rho{rho0:g}"
         todo = [s for s in todo if s.method == "admm"]
+    if long:
+        admm = admm.model_copy(update={"iterations": 8, "rho_growth": 2.0, "finetune_epochs": 4})
+        settings, tag = SETTINGS.model_copy(update={"direct_epochs": 12}), tag + "_long"
+        todo = [s for s in todo if s.method in ("admm", "direct") and s.block_size == 8]
+    if tag:
         _copy_dense(cell, tag)
     path = RESULTS / f"compress_acceptance_{cell}{tag}.json"
     done = json.loads(path.read_text()) if path.exists() else {"settings": {}, "trials": []}
-    done["settings"] = {"train": SETTINGS.model_dump(), "admm": admm.model_dump(), "hidden": HIDDEN}
-    runner = TrialRunner(SETTINGS, admm, f"runs/compress_accept/{cell}{tag}", progress=False)
+    done["settings"] = {"train": settings.model_dump(), "admm": admm.model_dump(), "hidden": HIDDEN}
+    runner = TrialRunner(settings, admm, f"runs/compress_accept/{cell}{tag}", progress=False)
     finished = {t["trial"] for t in done["trials"]}
     for spec in todo:
         if spec.trial_id in finished:
@@ -95,12 +99,22 @@ def table() -> str:
     return text
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["run"] and len(sys.argv) == 4 and sys.argv[2] == "--cell":
-        run(sys.argv[3])
-    elif sys.argv[1:2] == ["run"] and len(sys.argv) == 6 and sys.argv[4] == "--rho0":
-        run(sys.argv[3], float(sys.argv[5]))
-    elif sys.argv[1:] == ["table"]:
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["run", "table"])
+    parser.add_argument("--cell", choices=["lstm", "gru"])
+    parser.add_argument("--rho0", type=float, default=None)
+    parser.add_argument("--long", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "table":
         print(table())
+    elif args.cell is None:
+        parser.error("run needs --cell")
     else:
-        sys.exit("usage: compress_acceptance.py run --cell lstm|gru [--rho0 X] | table")
+        run(args.cell, args.rho0, args.long)
+
+
+if __name__ == "__main__":
+    main()

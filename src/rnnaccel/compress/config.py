@@ -33,9 +33,9 @@ class TrainSettings(_Strict):
     batch_size: int = Field(default=16, ge=1)
     lr: float = Field(default=3e-3, gt=0)
     seed: int = 0
-    dense_epochs: int = Field(default=10, ge=1)
-    direct_epochs: int = Field(default=7, ge=1)
-    prune_epochs: int = Field(default=7, ge=1)
+    dense_epochs: int = Field(default=14, ge=1)
+    direct_epochs: int = Field(default=6, ge=1)
+    prune_epochs: int = Field(default=6, ge=1)
     prune_sparsity: float = Field(default=0.9, ge=0, lt=1)
     prune_n_pe: int = Field(default=8, ge=1)
     qat_epochs: int = Field(default=1, ge=0)
@@ -45,7 +45,7 @@ class TrainSettings(_Strict):
 class ADMMSettings(_Strict):
     """ADMM schedule (assumed defaults: E-RNN's ρ and epochs are not published)."""
 
-    iterations: int = Field(default=5, ge=1)
+    iterations: int = Field(default=4, ge=1)
     epochs_per_iteration: int = Field(default=1, ge=1)
     rho0: float = Field(default=0.02, gt=0)
     rho_growth: float = Field(default=3.0, ge=1)

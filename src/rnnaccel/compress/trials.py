@@ -187,13 +187,19 @@ class TrialRunner:
         return prune_flow(dense, config, spec.sparsity, s.prune_n_pe, s.prune_epochs, self.data(), out,
                           self.progress)
 
-    def _row(self, spec: TrialSpec, flow: FlowResult, seconds: float) -> dict:
+    def _per(self, flow: FlowResult) -> float:
+        """PER on the eval split: the last training stage already measured it on the final weights."""
         from rnnaccel.train import evaluate
 
-        bits = _BITS[spec.quant]
-        data = self.data(qat=spec.quant != "float")[1][self.settings.eval_split]
-        cost = model_cost(flow.model, bits, sparse=spec.method == "prune")
-        return {"trial": spec.trial_id, "spec": spec.as_dict(), "per": round(evaluate(flow.model, data), 5),
+        split = self.settings.eval_split
+        last = list(flow.stages.values())[-1][-1]["per"]
+        if split in last:
+            return last[split]
+        return round(evaluate(flow.model, self.data()[1][split]), 5)
+
+    def _row(self, spec: TrialSpec, flow: FlowResult, seconds: float) -> dict:
+        cost = model_cost(flow.model, _BITS[spec.quant], sparse=spec.method == "prune")
+        return {"trial": spec.trial_id, "spec": spec.as_dict(), "per": self._per(flow),
                 **cost.as_dict(), "seconds": round(seconds, 1), "stages": flow.stages,
                 "admm_residuals": [round(e.residual, 6) for e in flow.admm_log],
                 "admm_rho": [e.rho for e in flow.admm_log]}
