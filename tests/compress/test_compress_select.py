@@ -128,3 +128,8 @@ def test_trial_spec_validation():
     with pytest.raises(ValueError, match="unknown method 'svd'"):
         TrialSpec("lstm", 64, "svd")
     assert TrialSpec("gru", 96, "direct", {"input": 4, "recurrent": 8}).trial_id == "gru-h96-direct-ki4.r8"
+    assert TrialSpec("gru", 96, "admm", [8, {"recurrent": 16}]).trial_id == "gru-h96-admm-k8_r16"
+    grid = GridConfig(block_sizes=[[8, {"input": 4, "recurrent": 16}], 8])
+    assert len(full_plan(grid)) == 2 * 2 * (1 + 2 * 3)
+    with pytest.raises(ValueError, match="block sizes must be positive ints"):
+        GridConfig(block_sizes=[[8, {"input": 0}]])

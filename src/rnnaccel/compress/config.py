@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = ["ADMMSettings", "CompressConfig", "GridConfig", "TrainSettings", "load_compress_config"]
 
-BlockSpec = int | dict[str, int | None]
+LayerBlockSpec = int | dict[str, int | None] | None
+BlockSpec = int | dict[str, int | None] | list[LayerBlockSpec]  # list: one spec per layer
 QUANT_PRESETS: tuple[str, ...] = ("float", "16bit", "12bit")
 
 
@@ -75,7 +76,8 @@ class GridConfig(_Strict):
     @classmethod
     def _blocks(cls, v: list[BlockSpec]) -> list[BlockSpec]:
         for spec in v:
-            sizes = spec.values() if isinstance(spec, dict) else [spec]
+            layers = spec if isinstance(spec, list) else [spec]
+            sizes = [s for layer in layers for s in (layer.values() if isinstance(layer, dict) else [layer])]
             if any(s is not None and s < 1 for s in sizes):
                 raise ValueError(f"block sizes must be positive ints, got {spec!r}")
         if not v:

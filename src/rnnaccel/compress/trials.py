@@ -51,7 +51,7 @@ class TrialSpec:
     cell: str
     hidden: int
     method: str = "dense"
-    block_size: int | dict | None = None
+    block_size: int | dict | list | None = None
     quant: str = "float"
     sparsity: float = 0.0
 
@@ -80,7 +80,12 @@ class TrialSpec:
         return asdict(self)
 
 
-def _block_tag(spec: int | dict) -> str:
+def _block_tag(spec: int | dict | list | None) -> str:
+    """``8``, ``i4.r8`` (per role), ``8_i4.r8`` (per layer; ``d`` = a dense layer)."""
+    if isinstance(spec, list):
+        return "_".join(_block_tag(layer) for layer in spec)
+    if spec is None:
+        return "d"
     if isinstance(spec, int):
         return str(spec)
     return ".".join(f"{role[0]}{k}" for role, k in sorted(spec.items()) if k is not None)
