@@ -18,15 +18,34 @@ from torch import Tensor, nn
 from rnnaccel.nn._freq import CirculantPlan, from_tmajor, param_key, to_tmajor
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["GRUPlan", "LSTMPlan", "cached_plan"]
+__all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "cached_plan"]
 
 
-def cached_plan(module: nn.Module, plan_type: type) -> LSTMPlan | GRUPlan | None:
-    """The module's plan (None when its structure has no fused form), rebuilt when parameters change."""
+# Above this batch the torch plan's batched matmuls beat the compiled per-sample kernel (measured with
+# benchmarks/bench_layers.py on the Google LSTM; the compiled kernel streams the weights once per sample).
+MAX_COMPILED_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Plans:
+    """A direction's inference plans: compiled (numba, None when unavailable) and torch fused."""
+
+    compiled: object | None
+    fused: LSTMPlan | GRUPlan | None
+
+    def pick(self, batch: int) -> object | None:
+        """The plan for a batch of ``batch`` sequences (None: no fused form, use the training path)."""
+        if self.compiled is not None and batch <= MAX_COMPILED_BATCH:
+            return self.compiled
+        return self.fused
+
+
+def cached_plan(module: nn.Module, plan_type: type, compiled_type: type) -> Plans:
+    """The module's plans, rebuilt when parameters change (in place, replaced, moved, cast)."""
     key = param_key(*module.parameters())
     cache = module._fast_cache
     if cache is None or cache[0] != key:
-        cache = (key, plan_type.build(module))
+        cache = (key, Plans(compiled_type.build(module), plan_type.build(module)))
         module._fast_cache = cache
     return cache[1]
 

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from rnnaccel.nn import _fused
+from rnnaccel.nn import _fused, _nbplan
 from rnnaccel.nn.blocksize import BlockSizeSpec, resolve_block_sizes
 from rnnaccel.nn.cells import gru_cell_step, lstm_cell_step
 from rnnaccel.nn.circulant import BlockCirculantLinear, block_circulant_vectors
@@ -69,7 +69,7 @@ class LSTMDirection(nn.Module):
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
         if _fast_ok(self):
-            plan = _fused.cached_plan(self, _fused.LSTMPlan)
+            plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x.shape[1])
             if plan is not None:
                 return plan.run(x, self.ih, state, reverse)
         return self._run_steps(self.ih(x), state, reverse)
@@ -98,7 +98,7 @@ class GRUDirection(nn.Module):
         """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
         gates_x = self.ih(x)
         if _fast_ok(self):
-            plan = _fused.cached_plan(self, _fused.GRUPlan)
+            plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x.shape[1])
             if plan is not None:
                 return plan.run(gates_x, h, reverse)
         outs = []

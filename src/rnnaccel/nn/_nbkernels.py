@@ -1,0 +1,274 @@
+"""Compiled (numba) inference kernels for block-circulant LSTM/GRU directions: one call runs all timesteps.
+
+Imported lazily by ``_nbplan`` (numba is the optional extra ``fast``). Per step, in the module's dtype:
+the input blocks and the recurrent blocks are transformed by a direct real DFT, all frequency-domain
+MACs of the input and recurrent roles accumulate into one spectrum per output block (C-LSTM's
+decoupling: q FFTs -> complex MACs -> p IFFTs, with the input and recurrent sums merged before the
+single IFFT), then the cell update, then for the LSTMP the projection MACs, whose spectrum is the next
+step's recurrent input (no IFFT/FFT in between). Bins 0 and k/2 are real (1 multiply per MAC).
+
+Layouts: spectra ``(F, n)`` real/imag pairs (F = k//2 + 1 bins); weights ``(F, q, p)`` so the inner loop
+runs over output blocks with unit stride (vectorized without reassociation, so no fastmath is needed);
+time-domain vectors t-major ``(k, n)`` (feature ``j*k + t`` at ``[t, j]``), gates gate-major
+``(G, k, H/k)``. ``cst`` holds the dtype's constants (see ``_nbplan.kernel_constants``): the exp is a
+Cody-Waite range reduction with a degree-13 Taylor polynomial and ``2**n`` built from exponent bits,
+written so that LLVM vectorizes it (libm calls would not be).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["gru_run", "lstm_run"]
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+
+
+@njit(**_JIT)
+def _exp_parts(z, em1, scale_bits, cst):
+    """For each ``z`` (clamped to [cst[0], cst[1]]) = n ln2 + r: ``em1 = exp(r) - 1`` and the bits of 2**n."""
+    lo, hi, log2e, ln2hi, ln2lo, half = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5]
+    c2, c3, c4, c5, c6, c7 = cst[7], cst[8], cst[9], cst[10], cst[11], cst[12]
+    c8, c9, c10, c11, c12, c13 = cst[13], cst[14], cst[15], cst[16], cst[17], cst[18]
+    one, bias, shift = cst[6], cst[19], cst[20]
+    for i in range(z.shape[0]):
+        x = min(max(z[i], lo), hi)
+        nf = np.floor(x * log2e + half)
+        r = (x - nf * ln2hi) - nf * ln2lo
+        p = c13 * r + c12
+        p = p * r + c11
+        p = p * r + c10
+        p = p * r + c9
+        p = p * r + c8
+        p = p * r + c7
+        p = p * r + c6
+        p = p * r + c5
+        p = p * r + c4
+        p = p * r + c3
+        p = p * r + c2
+        p = p * r + one
+        em1[i] = p * r
+        scale_bits[i] = (nf + bias) * shift  # IEEE exponent field of 2**n, read back through ``scale``
+
+
+@njit(**_JIT)
+def _sigmoid(a, work, bits, cst):
+    """In place ``a = 1 / (1 + exp(-a))``; ``work`` (2, N) scratch, ``bits`` = ``work[1]`` viewed as ints."""
+    n = a.shape[0]
+    em1, scale = work[0, :n], work[1, :n]
+    one = cst[6]
+    for i in range(n):
+        a[i] = -a[i]
+    _exp_parts(a, em1, bits[:n], cst)
+    for i in range(n):
+        a[i] = one / (one + (em1[i] + one) * scale[i])
+
+
+@njit(**_JIT)
+def _tanh(a, work, bits, cst):
+    """In place ``a = tanh(a) = -sign(a) expm1(-2|a|) / (2 + expm1(-2|a|))`` (no cancellation near 0)."""
+    n = a.shape[0]
+    em1, scale = work[0, :n], work[1, :n]
+    zero, one = cst[6] - cst[6], cst[6]
+    two = one + one
+    for i in range(n):
+        em1[i] = -two * abs(a[i])
+    _exp_parts(em1, em1, bits[:n], cst)
+    for i in range(n):
+        e = em1[i] if scale[i] == one else (em1[i] + one) * scale[i] - one
+        t = -e / (two + e)
+        a[i] = t if a[i] >= zero else -t
+
+
+@njit(**_JIT)
+def _dft(xt, cr, ci, zr, zi, col0):
+    """Spectra of the t-major blocks ``xt (k, n)`` into columns ``col0:col0+n`` of ``zr, zi (F, Q)``."""
+    k, n = xt.shape
+    for f in range(cr.shape[0]):
+        outr, outi = zr[f, col0:col0 + n], zi[f, col0:col0 + n]
+        outr[:] = 0
+        outi[:] = 0
+        for t in range(k):
+            a, b, row = cr[f, t], ci[f, t], xt[t]
+            for j in range(n):
+                outr[j] += a * row[j]
+                outi[j] += b * row[j]
+
+
+@njit(**_JIT)
+def _mac(wr, wi, zr, zi, ar, ai, k):
+    """``A[f, i] = sum_j W[f, j, i] Z[f, j]`` (complex); bins 0 and k/2 are real."""
+    nbins, q, _ = wr.shape
+    for f in range(nbins):
+        acr, aci = ar[f], ai[f]
+        acr[:] = 0
+        aci[:] = 0
+        real_bin = f == 0 or 2 * f == k
+        for j in range(q):
+            xr, xi, w1, w2 = zr[f, j], zi[f, j], wr[f, j], wi[f, j]
+            if real_bin:
+                for i in range(acr.shape[0]):
+                    acr[i] += w1[i] * xr
+            else:
+                for i in range(acr.shape[0]):
+                    acr[i] += w1[i] * xr - w2[i] * xi
+                    aci[i] += w1[i] * xi + w2[i] * xr
+
+
+@njit(**_JIT)
+def _idft(ar, ai, gr, gi, out):
+    """Inverse real DFT of the spectra ``(F, G*m)`` into gate-major t-major ``out (G, k, m)``."""
+    ngates, k, m = out.shape
+    for g in range(ngates):
+        for t in range(k):
+            row = out[g, t]
+            row[:] = 0
+            for f in range(ar.shape[0]):
+                a, b = gr[t, f], gi[t, f]
+                sr, si = ar[f, g * m:(g + 1) * m], ai[f, g * m:(g + 1) * m]
+                for u in range(m):
+                    row[u] += a * sr[u] + b * si[u]
+
+
+@njit(**_JIT)
+def _to_tmajor(vec, out):
+    """Natural ``(n*k,)`` (zero-padded when shorter) -> t-major ``out (k, n)``."""
+    k, n = out.shape
+    for t in range(k):
+        for j in range(n):
+            idx = j * k + t
+            out[t, j] = vec[idx] if idx < vec.shape[0] else 0
+
+
+@njit(**_JIT)
+def _from_tmajor(xt, out):
+    """t-major ``xt (k, n)`` -> natural ``out (n*k,)``."""
+    k, n = xt.shape
+    for t in range(k):
+        for j in range(n):
+            out[j * k + t] = xt[t, j]
+
+
+@njit(**_JIT)
+def _add_natural(gates, gx):
+    """``gates (G, k, m) += gx`` given in natural gate order ``(G*m*k,)``."""
+    ngates, k, m = gates.shape
+    for g in range(ngates):
+        for t in range(k):
+            for u in range(m):
+                gates[g, t, u] += gx[(g * m + u) * k + t]
+
+
+@njit(**_JIT)
+def _lstm_cell(gates, c, peep, work, bits, cst):
+    """Sak et al. 2014 update on gate-major ``gates (4, k, m)`` (bias added), t-major ``c (k, m)`` in place.
+
+    Returns ``m_t`` t-major in ``gates[0]``: i, f = σ(a + w∘c_{t-1}); c_t = f∘c_{t-1} + i∘tanh(a_g);
+    o = σ(a_o + w_co∘c_t); m_t = o∘tanh(c_t).
+    """
+    k, m = c.shape
+    n = k * m
+    flat, cf = gates.reshape(4 * n), c.reshape(n)
+    pf = peep.reshape(3 * n)
+    for i in range(n):
+        flat[i] += pf[i] * cf[i]
+        flat[n + i] += pf[n + i] * cf[i]
+    _sigmoid(flat[:2 * n], work, bits, cst)
+    _tanh(flat[2 * n:3 * n], work, bits, cst)
+    for i in range(n):
+        cf[i] = flat[n + i] * cf[i] + flat[i] * flat[2 * n + i]
+        flat[3 * n + i] += pf[2 * n + i] * cf[i]
+        flat[i] = cf[i]
+    _sigmoid(flat[3 * n:], work, bits, cst)
+    _tanh(flat[:n], work, bits, cst)
+    for i in range(n):
+        flat[i] *= flat[3 * n + i]
+
+
+@njit(**_JIT)
+def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, reverse):
+    """LSTM(P) direction over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+out]``, ``hn (B, out)``, ``cn``.
+
+    ``gx (T, B, 4H)`` is the time-domain input part when the input role is not fused (then ``wzr`` has
+    only recurrent columns), else ``(T, B, 0)``. ``wpr/wpi (F, H/k, P/k)`` is the projection (P/k = 0:
+    none). ``bias``/``peep`` gate-major t-major ``(4|3, k, H/k)``; ``dft`` stacks the DFT tables.
+    """
+    cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
+    nbins, k = cr.shape
+    length, batch, in_w = x.shape
+    pg, m = wzr.shape[2], wzr.shape[2] // 4
+    out_w, pp = hn.shape[1], wpr.shape[2]
+    q_in = wzr.shape[1] - out_w // k
+    zr, zi = np.empty((nbins, wzr.shape[1]), x.dtype), np.empty((nbins, wzr.shape[1]), x.dtype)
+    ar, ai = np.empty((nbins, pg), x.dtype), np.empty((nbins, pg), x.dtype)
+    gates, c = np.empty((4, k, m), x.dtype), np.empty((k, m), x.dtype)
+    work = np.empty((2, 2 * k * m), x.dtype)
+    bits = work[1].view(ilike.dtype)
+    xt, ht = np.empty((k, q_in), x.dtype), np.empty((1, k, out_w // k), x.dtype)
+    pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
+    for b in range(batch):
+        _to_tmajor(c0[b], c)
+        _to_tmajor(h0[b], ht[0])
+        _dft(ht[0], cr, ci, zr, zi, q_in)
+        for s in range(length):
+            t = length - 1 - s if reverse else s
+            if q_in > 0:
+                _to_tmajor(x[t, b], xt)
+                _dft(xt, cr, ci, zr, zi, 0)
+            _mac(wzr, wzi, zr, zi, ar, ai, k)
+            _idft(ar, ai, gr, gi, gates)
+            gates += bias
+            if gx.shape[2] > 0:
+                _add_natural(gates, gx[t, b])
+            _lstm_cell(gates, c, peep, work, bits, cst)
+            if pp > 0:
+                _dft(gates[0], cr, ci, pr, pi, 0)  # m_t -> spectrum -> projection MACs
+                _mac(wpr, wpi, pr, pi, zr[:, q_in:], zi[:, q_in:], k)
+                _idft(zr[:, q_in:], zi[:, q_in:], gr, gi, ht)
+            else:
+                ht[0] = gates[0]
+                _dft(ht[0], cr, ci, zr, zi, q_in)
+            _from_tmajor(ht[0], y[t, b, y_off:y_off + out_w])
+        _from_tmajor(ht[0], hn[b])
+        _from_tmajor(c, cn[b])
+
+
+@njit(**_JIT)
+def gru_run(gx, h0, y, y_off, hn, whr, whi, b_hh, dft, cst, ilike, reverse):
+    """GRU direction (torch semantics) from the time-domain input part ``gx (T, B, 3H)`` (``b_ih`` included).
+
+    ``whr/whi (F, H/k, 3H/k)`` recurrent spectra, ``b_hh`` gate-major t-major ``(3, k, H/k)``:
+    r, z = σ(x + h); n = tanh(x_n + r∘h_n); h_t = (1 - z)∘n + z∘h_{t-1}.
+    """
+    cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
+    nbins, k = cr.shape
+    length, batch = gx.shape[0], gx.shape[1]
+    m = whr.shape[1]
+    n = k * m
+    zr, zi = np.empty((nbins, m), gx.dtype), np.empty((nbins, m), gx.dtype)
+    ar, ai = np.empty((nbins, 3 * m), gx.dtype), np.empty((nbins, 3 * m), gx.dtype)
+    gh, gxs = np.empty((3, k, m), gx.dtype), np.zeros((3, k, m), gx.dtype)
+    h, work = np.empty((k, m), gx.dtype), np.empty((2, 2 * n), gx.dtype)
+    bits = work[1].view(ilike.dtype)
+    hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
+    for b in range(batch):
+        _to_tmajor(h0[b], h)
+        for s in range(length):
+            t = length - 1 - s if reverse else s
+            _dft(h, cr, ci, zr, zi, 0)
+            _mac(whr, whi, zr, zi, ar, ai, k)
+            _idft(ar, ai, gr, gi, gh)
+            gh += b_hh
+            gxs[:] = 0
+            _add_natural(gxs, gx[t, b])
+            for i in range(2 * n):
+                gxf[i] += ghf[i]
+            _sigmoid(gxf[:2 * n], work, bits, cst)
+            for i in range(n):
+                gxf[2 * n + i] += gxf[i] * ghf[2 * n + i]
+            _tanh(gxf[2 * n:], work, bits, cst)
+            for i in range(n):
+                hf[i] = gxf[2 * n + i] + gxf[n + i] * (hf[i] - gxf[2 * n + i])
+            _from_tmajor(h, y[t, b, y_off:y_off + n])
+        _from_tmajor(h, hn[b])

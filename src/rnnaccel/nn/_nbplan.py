@@ -1,0 +1,191 @@
+"""Compiled inference plans: the weights of an LSTM/GRU direction prepared for ``_nbkernels`` (numba).
+
+Built once per parameter version (cached by ``_fused.cached_plan``). numba is optional (extra ``fast``):
+``load_kernels()`` returns None when it cannot be imported and the torch fused path is used instead.
+Frequency-domain weights, DFT tables and kernel constants are computed in float64 and stored in the
+module's dtype (float32 or float64), laid out for unit-stride inner loops (see ``_nbkernels``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnaccel.nn.circulant import BlockCirculantLinear
+
+__all__ = ["NumbaGRUPlan", "NumbaLSTMPlan", "kernel_constants", "load_kernels"]
+
+_DTYPES = {torch.float32: (np.float32, np.int32, 127, 23), torch.float64: (np.float64, np.int64, 1023, 52)}
+_LN2_HI = 0.693145751953125  # 15 significant bits: n * _LN2_HI is exact for the |n| <= 64 used here
+
+
+def load_kernels() -> ModuleType | None:
+    """The compiled kernels module, or None when numba is not installed."""
+    try:
+        return importlib.import_module("rnnaccel.nn._nbkernels")
+    except ImportError:
+        return None
+
+
+def kernel_constants(dtype: torch.dtype) -> np.ndarray:
+    """Exp constants: clamp range, log2(e), ln2 split (Cody-Waite), 1/2, 1, 1/i! (i = 2..13), exponent field.
+
+    The clamp [-44, 43] keeps ``2**n`` normal in float32; beyond it sigmoid/tanh are saturated to far
+    below float64 resolution of the results (sigmoid(-44) = 8e-20).
+    """
+    np_dtype, _, bias, shift = _DTYPES[dtype]
+    consts = [-44.0, 43.0, 1.0 / math.log(2.0), _LN2_HI, math.log(2.0) - _LN2_HI, 0.5, 1.0]
+    consts += [1.0 / math.factorial(i) for i in range(2, 14)]
+    return np.array(consts + [float(bias), float(2**shift)], dtype=np_dtype)
+
+
+def dft_tables(k: int, np_dtype: type) -> np.ndarray:
+    """``(4, F, k)``: forward cos, -sin (rfft), and the transposed inverse tables (irfft weights 1/k, 2/k)."""
+    f = np.arange(k // 2 + 1)[:, None]
+    ang = 2.0 * np.pi * f * np.arange(k)[None, :] / k
+    weight = np.where((f == 0) | (2 * f == k), 1.0, 2.0) / k
+    return np.stack([np.cos(ang), -np.sin(ang), weight * np.cos(ang), -weight * np.sin(ang)]).astype(np_dtype)
+
+
+def spectra(role: BlockCirculantLinear) -> tuple[np.ndarray, np.ndarray]:
+    """``rfft`` of the defining vectors as real/imag ``(F, q, p)`` arrays (float64)."""
+    spec = np.fft.rfft(role.weight.detach().double().cpu().numpy(), axis=-1).transpose(2, 1, 0)
+    return np.ascontiguousarray(spec.real), np.ascontiguousarray(spec.imag)
+
+
+def gate_major(vec: Tensor | np.ndarray, gates: int, k: int) -> np.ndarray:
+    """Natural ``(G*m*k,)`` -> gate-major t-major ``(G, k, m)`` (float64)."""
+    arr = vec.detach().double().cpu().numpy() if isinstance(vec, Tensor) else np.asarray(vec, np.float64)
+    return arr.reshape(gates, -1, k).transpose(0, 2, 1)
+
+
+def _block(role: nn.Module | None, width: int) -> int | None:
+    if isinstance(role, BlockCirculantLinear) and width % role.block_size == 0:
+        return role.block_size
+    return None
+
+
+def _supported(module: nn.Module) -> bool:
+    params = list(module.parameters())
+    return bool(params) and params[0].dtype in _DTYPES and params[0].device.type == "cpu"
+
+
+def _numpy(t: Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+@dataclass(frozen=True)
+class _Common:
+    """Arrays every kernel call needs: DFT tables, exp constants, an empty int array naming the bit type."""
+
+    dft: np.ndarray
+    cst: np.ndarray
+    ilike: np.ndarray
+    no_input: np.ndarray  # (0, 0, 0): the kernel's ``gx`` when the input role is fused
+
+    @classmethod
+    def build(cls, k: int, dtype: torch.dtype) -> _Common:
+        np_dtype, int_dtype, _, _ = _DTYPES[dtype]
+        return cls(dft_tables(k, np_dtype), kernel_constants(dtype), np.empty(0, int_dtype),
+                   np.empty((0, 0, 0), np_dtype))
+
+
+@dataclass(frozen=True)
+class NumbaLSTMPlan:
+    """LSTM(P) direction for ``_nbkernels.lstm_run``: ``hh`` (and ``proj``) circulant, one k dividing H (P).
+
+    When ``ih`` is circulant with the same k its spectra are merged with ``hh``'s (one IFFT per gate
+    block for both); otherwise its output (all timesteps in one batched op) is added in the time domain.
+    """
+
+    run_kernel: object
+    common: _Common
+    wzr: np.ndarray  # (F, q_in + q_h, 4H/k): input (when fused) then recurrent spectra
+    wzi: np.ndarray
+    wpr: np.ndarray  # (F, H/k, P/k); P/k = 0 without projection
+    wpi: np.ndarray
+    bias: np.ndarray  # (4, k, H/k): b_hh (+ b_ih when fused)
+    peep: np.ndarray  # (3, k, H/k), zeros without peepholes
+    fused_input: bool
+    hidden: int
+    out: int
+
+    @classmethod
+    def build(cls, d: nn.Module) -> NumbaLSTMPlan | None:
+        kernels, k = load_kernels(), _block(d.hh, d.hidden_size)
+        if kernels is None or k is None or not _supported(d):
+            return None
+        if d.proj is not None and _block(d.proj, d.proj_size) != k:
+            return None
+        np_dtype = _DTYPES[d.hh.weight.dtype][0]
+        fused = _block(d.ih, 4 * d.hidden_size) == k
+        wr, wi = spectra(d.hh)
+        if fused:
+            ir, ii = spectra(d.ih)
+            wr, wi = np.concatenate([ir, wr], axis=1), np.concatenate([ii, wi], axis=1)
+        no_proj = (np.zeros((k // 2 + 1, d.hidden_size // k, 0)),) * 2
+        pr, pi = no_proj if d.proj is None else spectra(d.proj)
+        bias = np.zeros(4 * d.hidden_size)
+        for role in (d.hh, d.ih) if fused else (d.hh,):
+            bias = bias + (0 if role.bias is None else role.bias.detach().double().cpu().numpy())
+        peep = np.zeros((3, d.hidden_size)) if d.w_ci is None else torch.stack([d.w_ci, d.w_cf, d.w_co])
+        arrays = [wr, wi, pr, pi, gate_major(bias, 4, k), gate_major(peep.reshape(-1), 3, k)]
+        arrays = [np.ascontiguousarray(a, dtype=np_dtype) for a in arrays]
+        return cls(kernels.lstm_run, _Common.build(k, d.hh.weight.dtype), *arrays, fused,
+                   d.hidden_size, d.proj_size or d.hidden_size)
+
+    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
+            ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` (T, B, in) -> ``(output (T, B, out), (h_T, c_T))``, as ``LSTMDirection.forward``."""
+        length, batch = x.shape[:2]
+        y = x.new_empty(length, batch, self.out)
+        h, c = x.new_empty(batch, self.out), x.new_empty(batch, self.hidden)
+        self.run_into(x, ih, state, (y, 0), h, c, reverse)
+        return y, (h, c)
+
+    def run_into(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], y: tuple[Tensor, int],
+                 h: Tensor, c: Tensor, reverse: bool) -> None:
+        """As ``run``, writing the output into columns ``y[1]:y[1]+out`` of ``y[0]``, the states into h, c."""
+        cm = self.common
+        gx = cm.no_input if self.fused_input else _numpy(ih(x))
+        self.run_kernel(_numpy(x), gx, _numpy(state[0]), _numpy(state[1]), y[0].numpy(), y[1], h.numpy(),
+                        c.numpy(), self.wzr, self.wzi, self.wpr, self.wpi, self.bias, self.peep, cm.dft,
+                        cm.cst, cm.ilike, reverse)
+
+
+@dataclass(frozen=True)
+class NumbaGRUPlan:
+    """GRU direction for ``_nbkernels.gru_run``: ``hh`` circulant with a k dividing H."""
+
+    run_kernel: object
+    common: _Common
+    whr: np.ndarray  # (F, H/k, 3H/k)
+    whi: np.ndarray
+    b_hh: np.ndarray  # (3, k, H/k)
+    hidden: int
+
+    @classmethod
+    def build(cls, d: nn.Module) -> NumbaGRUPlan | None:
+        kernels, k = load_kernels(), _block(d.hh, d.hidden_size)
+        if kernels is None or k is None or not _supported(d):
+            return None
+        np_dtype = _DTYPES[d.hh.weight.dtype][0]
+        bias = np.zeros(3 * d.hidden_size) if d.hh.bias is None else d.hh.bias
+        arrays = [*spectra(d.hh), gate_major(bias, 3, k)]
+        arrays = [np.ascontiguousarray(a, dtype=np_dtype) for a in arrays]
+        return cls(kernels.gru_run, _Common.build(k, d.hh.weight.dtype), *arrays, d.hidden_size)
+
+    def run(self, gates_x: Tensor, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+        """``gates_x`` (T, B, 3H) input part (``b_ih`` included), ``h0`` (B, H) -> ``(output, h_T)``."""
+        length, batch = gates_x.shape[:2]
+        y, h = gates_x.new_empty(length, batch, self.hidden), gates_x.new_empty(batch, self.hidden)
+        cm = self.common
+        self.run_kernel(_numpy(gates_x), _numpy(h0), y.numpy(), 0, h.numpy(), self.whr, self.whi, self.b_hh,
+                        cm.dft, cm.cst, cm.ilike, reverse)
+        return y, h
