@@ -9,7 +9,7 @@ docstring for the equations), which this engine matches bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -17,11 +17,15 @@ from torch import nn
 
 from rnnaccel.quant.config import QPoint, QuantConfig
 from rnnaccel.quant.fakequant import OverflowStats
-from rnnaccel.quant.qformat import QFormat, apply_overflow, requantize
-from rnnaccel.ref.export import IntCirculant, IntDirection, IntModel, IntRole, export_model
-from rnnaccel.ref.fft import irfft_int, rfft_int
+from rnnaccel.quant.qformat import EXACT_LIMIT, QFormat, apply_overflow
+from rnnaccel.ref.export import IntCirculant, IntDense, IntDirection, IntModel, IntRole, export_model
+from rnnaccel.ref.fft import irfft_stacked, rfft_stacked
+from rnnaccel.ref.rounding import requantize_fast
 
-__all__ = ["Fx", "RefResult", "ref_lstm", "ref_gru", "run_int_model", "apply_role"]
+__all__ = ["Engine", "Fx", "RefResult", "apply_role", "ref_gru", "ref_lstm", "run_direction", "run_int_model"]
+
+# Columns per chunk of a circulant role: its widest array (k, 2, blocks, columns) stays ~2 MiB.
+_CHUNK_ELEMENTS = 2**18
 
 
 class Fx(NamedTuple):
@@ -31,8 +35,8 @@ class Fx(NamedTuple):
     frac: int
 
     def align(self, frac: int) -> np.ndarray:
-        """Codes at ``frac`` >= self.frac (exact left shift)."""
-        return self.codes << (frac - self.frac)
+        """Codes at ``frac`` >= self.frac (exact left shift; the same array when no shift)."""
+        return self.codes if frac == self.frac else self.codes << (frac - self.frac)
 
     def __add__(self, other: Fx) -> Fx:  # type: ignore[override]
         f = max(self.frac, other.frac)
@@ -50,15 +54,16 @@ class Fx(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Engine:
-    """What one run needs: the config and the overflow counter."""
+class Engine:
+    """What one run needs: the config and the overflow counter (simulators pass one to
+    :func:`apply_role` / :func:`run_direction` to compose the datapath in their own order)."""
 
     config: QuantConfig
-    stats: OverflowStats
+    stats: OverflowStats = field(default_factory=OverflowStats)
 
     def q(self, v: Fx, point: QPoint) -> Fx:
         fmt = self.config[point]
-        codes, n = requantize(v.codes, v.frac, fmt)
+        codes, n = requantize_fast(v.codes, v.frac, fmt)
         self.stats.add(point.value, n)
         return Fx(codes, fmt.frac)
 
@@ -85,32 +90,58 @@ class RefResult:
         return self.output * self.output_format.lsb
 
 
-def _circulant(role: IntCirculant, x: Fx, eng: _Engine) -> Fx:
-    """C-LSTM dataflow: q input FFTs, complex MACs over input blocks, one IFFT per output block."""
-    cfg, k, lead = eng.config, role.block_size, x.codes.shape[:-1]
-    xp = np.zeros((k, role.q, *lead), np.int64)  # FFT axis first (see rnnaccel.ref.fft)
-    n_in = x.codes.shape[-1]
-    xt = np.moveaxis(x.codes, -1, 0)
-    for j in range(role.q):  # block j holds features j*k .. j*k+k-1 (zero padded)
-        width = min(k, n_in - j * k)
-        xp[:width, j] = xt[j * k : j * k + width]
-    xr, xi, ff = rfft_int(xp.reshape(k, role.q, -1), x.frac, role.plan, cfg.fft, eng.stats)
-    # Frequency-domain MAC: per bin f, (p, q) @ (q, N).
-    wr, wi = np.moveaxis(role.w_re, -1, 0), np.moveaxis(role.w_im, -1, 0)  # (F, p, q)
-    acc_frac = ff + cfg.weight.frac
-    ar = eng.q(Fx(wr @ xr - wi @ xi, acc_frac), QPoint.FREQ_ACC)
-    ai = eng.q(Fx(wr @ xi + wi @ xr, acc_frac), QPoint.FREQ_ACC)
-    y, yf = irfft_int(ar.codes, ai.codes, ar.frac, role.plan, cfg.ifft, eng.stats)  # (k, p, N)
-    y = np.moveaxis(y, 0, 1).reshape(role.p * k, *lead)[: role.out_features]
-    return Fx(np.moveaxis(y, 0, -1), yf)
+def _exact_matmul(a: np.ndarray, b: np.ndarray, bound: int) -> np.ndarray:
+    """Exact ``a @ b`` of integer codes (int64, or float64 holding integers below 2**32): float64
+    BLAS when ``bound`` (>= every |partial sum|) is below 2**53, so that each partial sum is an exact
+    float64 integer whatever the summation order; else int64 (numpy's exact, slower loops)."""
+    if bound < EXACT_LIMIT:
+        return np.matmul(a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)).astype(np.int64)
+    return np.matmul(a.astype(np.int64, copy=False), b.astype(np.int64, copy=False))
 
 
-def apply_role(role: IntRole, x: Fx, eng: _Engine) -> Fx:
-    """Exact ``W x + b`` of a role (dense/pruned integer mat-vec, or the circulant FFT pipeline)."""
-    if isinstance(role, IntCirculant):
-        y = _circulant(role, x, eng)
-    else:
-        y = Fx(x.codes @ role.weight.T, x.frac + eng.config.weight.frac)
+def _max_abs(codes: np.ndarray) -> int:
+    return max(-int(codes.min(initial=0)), int(codes.max(initial=0)))
+
+
+def _dense(role: IntDense, cols: np.ndarray) -> np.ndarray:
+    """Exact ``cols @ W.T`` for cols (N, in)."""
+    return _exact_matmul(cols, role.weight_t_f64, role.max_row_l1 * _max_abs(cols))
+
+
+def _freq_mac(role: IntCirculant, z: np.ndarray) -> np.ndarray:
+    """Stacked bins (F, 2, q, N) -> exact [re; im] of sum_j W_ij X_j as (F, 2p, N), all bins at once."""
+    xs = z.reshape(z.shape[0], 2 * role.q, -1)
+    return _exact_matmul(role.mac_matrix, xs, role.max_row_l1 * _max_abs(xs))
+
+
+def _circulant_cols(role: IntCirculant, cols: np.ndarray, frac: int, eng: Engine) -> tuple[np.ndarray, int]:
+    """C-LSTM dataflow on cols (N, in): q input FFTs, complex MACs over input blocks, one IFFT per
+    output block; returns exact ``W x`` (N, out) codes and their frac."""
+    cfg, k, n = eng.config, role.block_size, cols.shape[0]
+    xp = np.zeros((n, role.q * k), np.int64)
+    xp[:, : cols.shape[1]] = cols  # block j holds features j*k .. j*k+k-1 (zero padded)
+    z, ff = rfft_stacked(xp.reshape(n, role.q, k).T, frac, role.plan, cfg.fft, eng.stats)
+    acc = eng.q(Fx(_freq_mac(role, z), ff + cfg.weight.frac), QPoint.FREQ_ACC)
+    bins = acc.codes.reshape(z.shape[0], 2, role.p, n)
+    y, yf = irfft_stacked(bins, acc.frac, role.plan, cfg.ifft, eng.stats)
+    return y.T.reshape(n, role.p * k)[:, : role.out_features], yf
+
+
+def _role_cols(role: IntRole, cols: np.ndarray, frac: int, eng: Engine) -> Fx:
+    """Exact ``W x`` of (N, in) cols; circulant roles in column chunks that keep the FFT arrays small."""
+    if not isinstance(role, IntCirculant):
+        return Fx(_dense(role, cols), frac + eng.config.weight.frac)
+    step = max(1, _CHUNK_ELEMENTS // (2 * role.block_size * max(role.p, role.q)))
+    parts = [_circulant_cols(role, cols[i : i + step], frac, eng) for i in range(0, len(cols), step)]
+    return Fx(np.concatenate([y for y, _ in parts]) if len(parts) > 1 else parts[0][0], parts[0][1])
+
+
+def apply_role(role: IntRole, x: Fx, eng: Engine) -> Fx:
+    """Exact ``W x + b`` of a role (dense/pruned integer mat-vec, or the circulant FFT pipeline) over
+    the last axis of ``x``; every leading axis (time, batch) is one batch of columns."""
+    lead = x.codes.shape[:-1]
+    y = _role_cols(role, x.codes.reshape(-1, x.codes.shape[-1]), x.frac, eng)
+    y = Fx(y.codes.reshape(*lead, -1), y.frac)
     return y if role.bias is None else y + Fx(role.bias, eng.config.bias.frac)
 
 
@@ -118,7 +149,14 @@ def _steps(length: int, reverse: bool) -> range:
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
-def _lstm_step(pre: Fx, c_prev: Fx, d: IntDirection, eng: _Engine) -> tuple[Fx, Fx]:
+def _windows(length: int, reverse: bool, window: int | None) -> list[range]:
+    """Processing order cut into windows of ``window`` timesteps (ascending ranges of time indices)."""
+    order, w = _steps(length, reverse), window or max(length, 1)
+    chunks = [order[i : i + w] for i in range(0, length, w)]
+    return [range(min(c), max(c) + 1) for c in chunks]
+
+
+def _lstm_step(pre: Fx, c_prev: Fx, d: IntDirection, eng: Engine) -> tuple[Fx, Fx]:
     """One LSTM update from the exact pre-activation (Sak et al. 2014 with peepholes)."""
     h = d.hidden_size
     a_i, a_f, a_g, a_o = (pre[..., j * h : (j + 1) * h] for j in range(4))
@@ -137,19 +175,7 @@ def _lstm_step(pre: Fx, c_prev: Fx, d: IntDirection, eng: _Engine) -> tuple[Fx, 
     return (m if d.proj is None else eng.q(apply_role(d.proj, m, eng), QPoint.PROJ)), c
 
 
-def _lstm_direction(d: IntDirection, x: Fx, eng: _Engine, reverse: bool, out_point: QPoint):
-    gates_x = apply_role(d.ih, x, eng)
-    batch = x.codes.shape[1]
-    y = Fx(np.zeros((batch, d.hh.in_features), np.int64), eng.config[out_point].frac)
-    c = Fx(np.zeros((batch, d.hidden_size), np.int64), eng.config.cell.frac)
-    outs = []
-    for t in _steps(x.codes.shape[0], reverse):
-        y, c = _lstm_step(gates_x[t] + apply_role(d.hh, y, eng), c, d, eng)
-        outs.append(y.codes)
-    return np.stack(outs[::-1] if reverse else outs), (y.codes, c.codes)
-
-
-def _gru_step(gx: Fx, gh: Fx, h_prev: Fx, hidden: int, eng: _Engine) -> Fx:
+def _gru_step(gx: Fx, gh: Fx, h_prev: Fx, hidden: int, eng: Engine) -> Fx:
     """One GRU update (torch.nn.GRU semantics: r applied to W_hn h + b_hn)."""
     x_r, x_z, x_n = (gx[..., j * hidden : (j + 1) * hidden] for j in range(3))
     h_r, h_z, h_n = (gh[..., j * hidden : (j + 1) * hidden] for j in range(3))
@@ -159,17 +185,45 @@ def _gru_step(gx: Fx, gh: Fx, h_prev: Fx, hidden: int, eng: _Engine) -> Fx:
     return eng.q(n + z * (h_prev - n), QPoint.HIDDEN)
 
 
-def _gru_direction(d: IntDirection, x: Fx, eng: _Engine, reverse: bool, out_point: QPoint):
-    gates_x = apply_role(d.ih, x, eng)
-    h = Fx(np.zeros((x.codes.shape[1], d.hidden_size), np.int64), eng.config.hidden.frac)
-    outs = []
-    for t in _steps(x.codes.shape[0], reverse):
-        h = _gru_step(gates_x[t], apply_role(d.hh, h, eng), h, d.hidden_size, eng)
-        outs.append(h.codes)
-    return np.stack(outs[::-1] if reverse else outs), (h.codes, None)
+def _initial_state(kind: str, d: IntDirection, batch: int, eng: Engine, out_point: QPoint) -> tuple[Fx, Fx]:
+    zeros = np.zeros((batch, d.hh.in_features), np.int64)
+    cell = eng.config.cell
+    c = Fx(np.zeros((batch, d.hidden_size), np.int64), 0 if cell is None else cell.frac)
+    return Fx(zeros, eng.config[out_point].frac), c
 
 
-def _input_codes(model: IntModel, x_int: np.ndarray, eng: _Engine) -> Fx:
+def _step(kind: str, d: IntDirection, gx: Fx, y: Fx, c: Fx, eng: Engine) -> tuple[Fx, Fx]:
+    if kind == "lstm":
+        return _lstm_step(gx + apply_role(d.hh, y, eng), c, d, eng)
+    return _gru_step(gx, apply_role(d.hh, y, eng), y, d.hidden_size, eng), c
+
+
+def run_direction(
+    kind: str, d: IntDirection, x: Fx, eng: Engine, *, reverse: bool = False,
+    out_point: QPoint = QPoint.HIDDEN, window: int | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None]]:
+    """One direction of a layer over ``x`` (time, batch, in): output codes (time, batch, out) at
+    ``out_point``'s format and the final (h, c) (c None for a GRU).
+
+    The input part ``W_ih x_t + b_ih`` is computed ``window`` timesteps at a time, each window
+    before its recurrent steps: ``None`` = all timesteps first (E-PUR with MWL), ``1`` = inside each
+    step (E-PUR without MWL). Role outputs are exact, so the result does not depend on ``window``.
+    """
+    if kind not in ("lstm", "gru"):
+        raise ValueError(f"kind must be 'lstm' or 'gru', got {kind!r}")
+    if window is not None and (not isinstance(window, int) or window < 1):
+        raise ValueError(f"window must be a positive int or None, got {window!r}")
+    y, c = _initial_state(kind, d, x.codes.shape[1], eng, out_point)
+    outs: list[np.ndarray] = [np.empty(0)] * x.codes.shape[0]
+    for win in _windows(x.codes.shape[0], reverse, window):
+        gates_x = apply_role(d.ih, x[win.start : win.stop], eng)
+        for t in reversed(win) if reverse else win:
+            y, c = _step(kind, d, gates_x[t - win.start], y, c, eng)
+            outs[t] = y.codes
+    return np.stack(outs), (y.codes, c.codes if kind == "lstm" else None)
+
+
+def _input_codes(model: IntModel, x_int: np.ndarray, eng: Engine) -> Fx:
     x = np.asarray(x_int)
     if not np.issubdtype(x.dtype, np.integer):
         raise TypeError(f"x_int must hold integer codes of the input format, got dtype {x.dtype}")
@@ -180,16 +234,21 @@ def _input_codes(model: IntModel, x_int: np.ndarray, eng: _Engine) -> Fx:
     return Fx(codes, model.config.input.frac)
 
 
-def run_int_model(model: IntModel, x_int: np.ndarray) -> RefResult:
-    """Run an exported model on input codes ``x_int`` (batch, time, input_size) of the "input" format."""
-    eng = _Engine(model.config, OverflowStats())
+def run_int_model(model: IntModel, x_int: np.ndarray, *, window: int | None = None) -> RefResult:
+    """Run an exported model on input codes ``x_int`` (batch, time, input_size) of the "input" format;
+    ``window`` as in :func:`run_direction` (it changes the order of the work, never the result)."""
+    eng = Engine(model.config)
     for point, n in model.export_overflows.items():
         eng.stats.add(point, n)
     seq = _input_codes(model, x_int, eng)
-    run = _lstm_direction if model.kind == "lstm" else _gru_direction
     finals = []
     for directions in model.layers:
-        outs = [run(d, seq, eng, di == 1, model.output_point) for di, d in enumerate(directions)]
+        outs = [
+            run_direction(
+                model.kind, d, seq, eng, reverse=di == 1, out_point=model.output_point, window=window
+            )
+            for di, d in enumerate(directions)
+        ]
         finals += [fin for _, fin in outs]
         seq = Fx(np.concatenate([o for o, _ in outs], -1), model.output_format.frac)
     c_n = None if model.kind == "gru" else np.stack([c for _, c in finals])

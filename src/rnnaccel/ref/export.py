@@ -9,6 +9,7 @@ values. Circulant roles store the frequency-domain weights as k/2+1 complex bins
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -44,6 +45,16 @@ class IntDense:
     def nonzeros(self) -> int:
         return int(np.count_nonzero(self.weight))
 
+    @cached_property
+    def weight_t_f64(self) -> np.ndarray:
+        """``weight.T`` as float64 (codes below 2**32 are exact) for BLAS mat-vecs."""
+        return np.ascontiguousarray(self.weight.T, np.float64)
+
+    @cached_property
+    def max_row_l1(self) -> int:
+        """max over outputs of sum |w|: with max |x| it bounds every partial sum of ``W x``."""
+        return int(np.abs(self.weight).sum(1).max(initial=0))
+
 
 @dataclass(frozen=True)
 class IntCirculant:
@@ -64,6 +75,18 @@ class IntCirculant:
     @property
     def q(self) -> int:
         return int(self.w_re.shape[1])
+
+    @cached_property
+    def mac_matrix(self) -> np.ndarray:
+        """Per bin f the real (2p, 2q) matrix [[Re W, -Im W], [Im W, Re W]] (float64, exact codes):
+        ``[re; im]`` of the complex MAC sum_j W_ij X_j in one product."""
+        wr, wi = np.moveaxis(self.w_re, -1, 0), np.moveaxis(self.w_im, -1, 0)
+        return np.block([[wr, -wi], [wi, wr]]).astype(np.float64)
+
+    @cached_property
+    def max_row_l1(self) -> int:
+        """max over bins and rows of sum |mac_matrix|: with max |X| it bounds every partial sum."""
+        return int(np.abs(self.mac_matrix).sum(-1).max(initial=0))
 
 
 IntRole = IntDense | IntCirculant
