@@ -35,9 +35,10 @@ def specs(cell: str) -> list[TrialSpec]:
     return rows + [TrialSpec(cell, HIDDEN, quant=q) for q in ("16bit", "12bit")]
 
 
-def run(cell: str, rho0: float | None = None, long: bool = False) -> None:
+def run(cell: str, rho0: float | None = None, long: bool = False, dense_epochs: int | None = None) -> None:
     """All rows of one cell. ``rho0``: only the ADMM rows again under that ρ_0 (sensitivity run from the
-    same dense checkpoint). ``long``: ADMM vs direct at k=8 with a doubled epoch budget (12 each)."""
+    same dense checkpoint). ``long``: ADMM vs direct at k=8 with a doubled epoch budget (12 each).
+    ``dense_epochs``: control row, the dense baseline trained on to that many epochs."""
     torch.set_num_threads(1)
     settings, admm, tag, todo = SETTINGS, ADMM, "", specs(cell)
     if rho0 is not None:
@@ -47,6 +48,9 @@ def run(cell: str, rho0: float | None = None, long: bool = False) -> None:
         admm = admm.model_copy(update={"iterations": 8, "rho_growth": 2.0, "finetune_epochs": 4})
         settings, tag = SETTINGS.model_copy(update={"direct_epochs": 12}), tag + "_long"
         todo = [s for s in todo if s.method in ("admm", "direct") and s.block_size == 8]
+    if dense_epochs is not None:
+        settings, tag = SETTINGS.model_copy(update={"dense_epochs": dense_epochs}), f"_dense{dense_epochs}"
+        todo = [TrialSpec(cell, HIDDEN)]
     if tag:
         _copy_dense(cell, tag)
     path = RESULTS / f"compress_acceptance_{cell}{tag}.json"
@@ -73,27 +77,37 @@ def _copy_dense(cell: str, tag: str) -> None:
         shutil.copytree(Path(f"runs/compress_accept/{cell}") / name, dst)
 
 
-def _fmt_row(t: dict, base: dict) -> str:
+_VARIANTS = (("", ""), ("_rho0.001", " (ρ0=1e-3)"), ("_rho0.001_long", " (ρ0=1e-3, 12 epochs)"),
+             ("_dense20", " (20 epochs)"))
+
+
+def _what(t: dict) -> str:
     s = t["spec"]
-    what = {"dense": "dense", "admm": f"ADMM k={s['block_size']}", "direct": f"direct k={s['block_size']}",
-            "prune": f"prune {round(100 * s['sparsity'])}% (ESE)"}[s["method"]]
     if s["quant"] != "float":
-        what = f"{s['quant']} QAT + PWL (dense)"
+        return f"{s['quant']} QAT + PWL (dense)"
+    return {"dense": "dense", "admm": f"ADMM k={s['block_size']}", "direct": f"direct k={s['block_size']}",
+            "prune": f"prune {round(100 * s['sparsity'])}% (ESE)"}[s["method"]]
+
+
+def _fmt_row(t: dict, base: dict, label: str) -> str:
     d = 100 * (t["per"] - base["per"])
-    return (f"| {s['cell'].upper()} | {what} | {100 * t['per']:.2f} | {d:+.2f} | {t['params']:,} | "
-            f"{t['storage_bytes']:,} | {t['mults_per_frame']:,} |")
+    res = "" if not t["admm_residuals"] else f"{t['admm_residuals'][-1]:.3f}"
+    return (f"| {t['spec']['cell'].upper()} | {_what(t)}{label} | {100 * t['per']:.2f} | {d:+.2f} | "
+            f"{t['params']:,} | {t['storage_bytes']:,} | {t['mults_per_frame']:,} | {res} |")
 
 
 def table() -> str:
-    lines = ["| cell | model | PER % | ΔPER (points) | params | storage bytes | mults/frame |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| cell | model | PER % | ΔPER (points) | params | storage bytes | mults/frame "
+             "| ADMM residual |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for cell in ("lstm", "gru"):
-        path = RESULTS / f"compress_acceptance_{cell}.json"
-        if not path.exists():
-            continue
-        trials = json.loads(path.read_text())["trials"]
-        base = next(t for t in trials if t["trial"] == f"{cell}-h{HIDDEN}-dense")
-        lines += [_fmt_row(t, base) for t in trials]
+        base = None
+        for suffix, label in _VARIANTS:
+            path = RESULTS / f"compress_acceptance_{cell}{suffix}.json"
+            if not path.exists():
+                continue
+            trials = json.loads(path.read_text())["trials"]
+            base = base or next(t for t in trials if t["trial"] == f"{cell}-h{HIDDEN}-dense")
+            lines += [_fmt_row(t, base, label) for t in trials if suffix == "" or t is not base]
     text = "\n".join(lines) + "\n"
     (RESULTS / "compress_table.md").write_text(text)
     return text
@@ -107,13 +121,14 @@ def main() -> None:
     parser.add_argument("--cell", choices=["lstm", "gru"])
     parser.add_argument("--rho0", type=float, default=None)
     parser.add_argument("--long", action="store_true")
+    parser.add_argument("--dense-epochs", type=int, default=None)
     args = parser.parse_args()
     if args.mode == "table":
         print(table())
     elif args.cell is None:
         parser.error("run needs --cell")
     else:
-        run(args.cell, args.rho0, args.long)
+        run(args.cell, args.rho0, args.long, args.dense_epochs)
 
 
 if __name__ == "__main__":
