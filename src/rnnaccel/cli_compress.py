@@ -57,6 +57,8 @@ def compress(config_path: str, strategy: str | None, plan_only: bool, threads: i
     click.echo(_HEADER)
     for row in summary["table"]:
         click.echo(_line(row, summary["baseline_per"]))
+    for warning in summary["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"selected: {summary['selected']} (budget {config.max_per_degradation} PER points, "
                f"cost {config.cost}); trials run {summary['trials_run']} of {summary['full_grid_trials']} "
                f"in the full grid; results in {config.results}")

@@ -87,6 +87,7 @@ def test_sweep_writes_results_and_resumes_from_cache(tmp_path):
     assert summary["selected"] == "lstm-h64-admm-k8-16bit"
     assert summary["trials_run"] == len(runner.calls) == 3  # dense, k8 (2.8 points: within 3), k8-16bit
     assert summary["full_grid_trials"] == 5
+    assert summary["warnings"] == []
     saved = json.loads((tmp_path / "res.json").read_text())
     assert set(saved["trials"]) == set(runner.calls)
     again = FakeRunner()

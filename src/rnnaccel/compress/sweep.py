@@ -52,13 +52,20 @@ class Sweep:
         best = select_cheapest(rows, base, c.max_per_degradation, c.cost)
         summary = {"baseline_per": base, "selected": None if best is None else best["trial"],
                    "trials_run": len(self.used), "full_grid_trials": len(full_plan(c.grid)),
-                   "table": [_brief(r, base) for r in rows]}
+                   "table": [_brief(r, base) for r in rows], "warnings": _warnings(base)}
         self._save(summary)
         return summary
 
     def _save(self, summary: dict | None) -> None:
         payload = {"config": self.config.model_dump(), "trials": self.trials, "summary": summary}
         write_json_atomic(self.path, payload)
+
+
+def _warnings(base: float) -> list[str]:
+    if base >= 0.9:
+        return [f"the reference dense model has PER {100 * base:.1f}%: it has not learned, so the "
+                f"degradations and the selection mean nothing (train longer or on more data)"]
+    return []
 
 
 def _brief(row: dict, base: float) -> dict:
