@@ -108,10 +108,12 @@ def _dense(role: IntDense, cols: np.ndarray) -> np.ndarray:
     return _exact_matmul(cols, role.weight_t_f64, role.max_row_l1 * _max_abs(cols))
 
 
-def _freq_mac(role: IntCirculant, z: np.ndarray) -> np.ndarray:
+def _freq_mac(role: IntCirculant, z: np.ndarray, fft: QFormat) -> np.ndarray:
     """Stacked bins (F, 2, q, N) -> exact [re; im] of sum_j W_ij X_j as (F, 2p, N), all bins at once."""
     xs = z.reshape(z.shape[0], 2 * role.q, -1)
-    return _exact_matmul(role.mac_matrix, xs, role.max_row_l1 * _max_abs(xs))
+    # After at least one stage the bins are codes of the "fft" format, bounded by its code range.
+    amax = max(-fft.code_min, fft.code_max) if role.plan.n_stages else _max_abs(xs)
+    return _exact_matmul(role.mac_matrix, xs, role.max_row_l1 * amax)
 
 
 def _circulant_cols(role: IntCirculant, cols: np.ndarray, frac: int, eng: Engine) -> tuple[np.ndarray, int]:
@@ -121,7 +123,7 @@ def _circulant_cols(role: IntCirculant, cols: np.ndarray, frac: int, eng: Engine
     xp = np.zeros((n, role.q * k), np.int64)
     xp[:, : cols.shape[1]] = cols  # block j holds features j*k .. j*k+k-1 (zero padded)
     z, ff = rfft_stacked(xp.reshape(n, role.q, k).T, frac, role.plan, cfg.fft, eng.stats)
-    acc = eng.q(Fx(_freq_mac(role, z), ff + cfg.weight.frac), QPoint.FREQ_ACC)
+    acc = eng.q(Fx(_freq_mac(role, z, cfg.fft), ff + cfg.weight.frac), QPoint.FREQ_ACC)
     bins = acc.codes.reshape(z.shape[0], 2, role.p, n)
     y, yf = irfft_stacked(bins, acc.frac, role.plan, cfg.ifft, eng.stats)
     return y.T.reshape(n, role.p * k)[:, : role.out_features], yf

@@ -107,15 +107,16 @@ def _gather_matrix(k: int, inverse: bool) -> np.ndarray:
 
 
 @cache
-def _prefix_matrix(plan: FFTPlan, inverse: bool, n_stages: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _prefix_matrix(plan: FFTPlan, inverse: bool, n_stages: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     """The gather and the exact butterflies of stages 1..n_stages as one integer matrix (2k, inputs),
-    made by running :func:`_stage` on the gather's columns; also as float64 and the frac it gains."""
+    made by running :func:`_stage` on the gather's columns; also as float64, its max row L1 norm
+    (times max |input| it bounds every partial sum) and the frac it gains."""
     g = _gather_matrix(plan.k, inverse)
     z, gained = g.reshape(plan.k, 2, -1), 0
     for s in range(1, n_stages + 1):
         z, gained = _stage(z, s, plan)
     m = z.reshape(g.shape)
-    return m, m.astype(np.float64), gained
+    return m, m.astype(np.float64), int(np.abs(m).sum(1).max()), gained
 
 
 def _transform(
@@ -128,8 +129,8 @@ def _transform(
     flat = x.reshape(-1, math.prod(rest))
     amax = max(-int(flat.min(initial=0)), int(flat.max(initial=0)))
     fused = _fused_stages(plan, frac, fmt, amax)
-    m_int, m_f64, gained = _prefix_matrix(plan, inverse, fused)
-    if int(np.abs(m_int).sum(1).max()) * amax < EXACT_LIMIT:
+    m_int, m_f64, row_l1, gained = _prefix_matrix(plan, inverse, fused)
+    if row_l1 * amax < EXACT_LIMIT:
         z = (m_f64 @ flat.astype(np.float64)).astype(np.int64)
     else:
         z = m_int @ flat
