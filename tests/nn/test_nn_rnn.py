@@ -92,7 +92,7 @@ def test_fused_plan_is_used_for_google_shape() -> None:
     model = LSTM(6, 8, proj_size=4, peephole=True, block_size=4).eval()
     with torch.no_grad():
         model(torch.randn(2, 1, 6))
-    assert model.layers[0][0]._fast_cache[1] is not None
+    assert model.layers[0][0]._fast_cache[1].fused is not None
 
 
 @pytest.mark.parametrize("k", [4, 3, None, {"input": 2}])

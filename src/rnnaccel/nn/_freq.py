@@ -25,8 +25,9 @@ __all__ = ["CirculantPlan", "dft_matrices", "param_key", "to_tmajor", "from_tmaj
 
 def param_key(*tensors: Tensor | None) -> tuple:
     """A key that changes when any tensor is modified in place or replaced (cache invalidation)."""
-    return tuple(None if t is None else (t._version, t.data_ptr(), t.dtype, t.device, t.shape)
-                 for t in tensors)
+    # inference tensors have no version counter (they cannot be modified outside inference mode)
+    return tuple(None if t is None else (t.is_inference() or t._version, t.data_ptr(), t.dtype, t.device,
+                                         t.shape) for t in tensors)
 
 
 def dft_matrices(k: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnnaccel.nn._freq import CirculantPlan, from_tmajor, param_key, to_tmajor
+from rnnaccel.nn._freq import CirculantPlan, from_tmajor, to_tmajor
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
 __all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "cached_plan"]
@@ -33,19 +33,52 @@ class Plans:
     compiled: object | None
     fused: LSTMPlan | GRUPlan | None
 
-    def pick(self, batch: int) -> object | None:
-        """The plan for a batch of ``batch`` sequences (None: no fused form, use the training path)."""
-        if self.compiled is not None and batch <= MAX_COMPILED_BATCH:
-            return self.compiled
+    def pick(self, x: Tensor) -> object | None:
+        """The plan for input ``x`` (T, B, in) (None: no fused form, use the training path)."""
+        compiled = self.compiled
+        if compiled is not None and x.shape[1] <= MAX_COMPILED_BATCH and x.dtype == compiled.dtype:
+            return compiled
         return self.fused
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """What a cached plan was built from: every parameter/submodule slot, and each parameter's state.
+
+    Cheaper per forward than ``param_key(*module.parameters())`` (no recursive generator): catches
+    in-place updates (version counter), ``.to()``/``.double()``/``load_state_dict`` (storage, version)
+    and reassigned parameters or role modules (slot identity).
+    """
+
+    slots: tuple[tuple[dict, str, object], ...]
+    params: tuple[Tensor, ...]
+    state: list
+
+    @classmethod
+    def of(cls, module: nn.Module) -> _Watch:
+        slots = tuple((table, name, obj) for mod in module.modules()
+                      for table in (mod._parameters, mod._modules) for name, obj in table.items())
+        params = tuple(module.parameters())
+        return cls(slots, params, _param_state(params))
+
+    def fresh(self) -> bool:
+        return (all(table.get(name) is obj for table, name, obj in self.slots)
+                and _param_state(self.params) == self.state)
+
+
+def _param_state(params: tuple[Tensor, ...]) -> list:
+    # data_ptr changes with any cast or move (new storage); called every forward, so kept minimal
+    try:
+        return [(p._version, p.data_ptr()) for p in params]
+    except RuntimeError:  # inference tensors have no version counter (immutable outside inference mode)
+        return [(p.is_inference() or p._version, p.data_ptr()) for p in params]
 
 
 def cached_plan(module: nn.Module, plan_type: type, compiled_type: type) -> Plans:
     """The module's plans, rebuilt when parameters change (in place, replaced, moved, cast)."""
-    key = param_key(*module.parameters())
     cache = module._fast_cache
-    if cache is None or cache[0] != key:
-        cache = (key, Plans(compiled_type.build(module), plan_type.build(module)))
+    if cache is None or not cache[0].fresh():
+        cache = (_Watch.of(module), Plans(compiled_type.build(module), plan_type.build(module)))
         module._fast_cache = cache
     return cache[1]
 

@@ -26,22 +26,29 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
 
 
 @njit(**_JIT)
-def _exp_parts(z, em1, scale_bits, cst):
-    """For each ``z`` (clamped to [cst[0], cst[1]]) = n ln2 + r: ``em1 = exp(r) - 1`` and the bits of 2**n."""
-    lo, hi, log2e, ln2hi, ln2lo, half = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5]
+def _exp_parts(a, gain, use_abs, em1, scale_bits, cst):
+    """``z = gain * (|a| if use_abs else a)``, clamped to [cst[0], cst[1]], = n ln2 + r (Cody-Waite).
+
+    Writes ``em1 = exp(r) - 1`` (Taylor to r^7 in float32, error < 6e-9; to r^13 in float64) and the
+    IEEE exponent field of ``2**n`` into ``scale_bits`` (an int view of the caller's ``scale``).
+    """
+    lo, hi, log2e, ln2hi, ln2lo, half, one = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5], cst[6]
     c2, c3, c4, c5, c6, c7 = cst[7], cst[8], cst[9], cst[10], cst[11], cst[12]
     c8, c9, c10, c11, c12, c13 = cst[13], cst[14], cst[15], cst[16], cst[17], cst[18]
-    one, bias, shift = cst[6], cst[19], cst[20]
-    for i in range(z.shape[0]):
-        x = min(max(z[i], lo), hi)
+    bias, shift = cst[19], cst[20]
+    for i in range(a.shape[0]):
+        x = min(max(gain * (abs(a[i]) if use_abs else a[i]), lo), hi)
         nf = np.floor(x * log2e + half)
         r = (x - nf * ln2hi) - nf * ln2lo
-        p = c13 * r + c12
-        p = p * r + c11
-        p = p * r + c10
-        p = p * r + c9
-        p = p * r + c8
-        p = p * r + c7
+        if a.itemsize == 4:  # a compile-time constant: one branch survives per dtype
+            p = c7
+        else:
+            p = c13 * r + c12
+            p = p * r + c11
+            p = p * r + c10
+            p = p * r + c9
+            p = p * r + c8
+            p = p * r + c7
         p = p * r + c6
         p = p * r + c5
         p = p * r + c4
@@ -49,7 +56,7 @@ def _exp_parts(z, em1, scale_bits, cst):
         p = p * r + c2
         p = p * r + one
         em1[i] = p * r
-        scale_bits[i] = (nf + bias) * shift  # IEEE exponent field of 2**n, read back through ``scale``
+        scale_bits[i] = (nf + bias) * shift
 
 
 @njit(**_JIT)
@@ -58,9 +65,7 @@ def _sigmoid(a, work, bits, cst):
     n = a.shape[0]
     em1, scale = work[0, :n], work[1, :n]
     one = cst[6]
-    for i in range(n):
-        a[i] = -a[i]
-    _exp_parts(a, em1, bits[:n], cst)
+    _exp_parts(a, -one, False, em1, bits[:n], cst)
     for i in range(n):
         a[i] = one / (one + (em1[i] + one) * scale[i])
 
@@ -72,13 +77,34 @@ def _tanh(a, work, bits, cst):
     em1, scale = work[0, :n], work[1, :n]
     zero, one = cst[6] - cst[6], cst[6]
     two = one + one
-    for i in range(n):
-        em1[i] = -two * abs(a[i])
-    _exp_parts(em1, em1, bits[:n], cst)
+    _exp_parts(a, -two, True, em1, bits[:n], cst)
     for i in range(n):
         e = em1[i] if scale[i] == one else (em1[i] + one) * scale[i] - one
         t = -e / (two + e)
         a[i] = t if a[i] >= zero else -t
+
+
+@njit(**_JIT)
+def _zero(a):
+    """``a[:] = 0`` for a 1-D array (explicit loops compile much faster than numba's array expressions)."""
+    for i in range(a.shape[0]):
+        a[i] = 0
+    return a
+
+
+@njit(**_JIT)
+def _add_into(a, b):
+    """``a += b`` for 1-D arrays."""
+    for i in range(a.shape[0]):
+        a[i] += b[i]
+
+
+@njit(**_JIT)
+def _put_columns(src, dst, col0):
+    """``dst[:, col0:col0 + src.shape[1]] = src``."""
+    for f in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[f, col0 + j] = src[f, j]
 
 
 @njit(**_JIT)
@@ -87,8 +113,8 @@ def _dft(xt, cr, ci, zr, zi, col0):
     k, n = xt.shape
     for f in range(cr.shape[0]):
         outr, outi = zr[f, col0:col0 + n], zi[f, col0:col0 + n]
-        outr[:] = 0
-        outi[:] = 0
+        _zero(outr)
+        _zero(outi)
         for t in range(k):
             a, b, row = cr[f, t], ci[f, t], xt[t]
             for j in range(n):
@@ -102,8 +128,8 @@ def _mac(wr, wi, zr, zi, ar, ai, k):
     nbins, q, _ = wr.shape
     for f in range(nbins):
         acr, aci = ar[f], ai[f]
-        acr[:] = 0
-        aci[:] = 0
+        _zero(acr)
+        _zero(aci)
         real_bin = f == 0 or 2 * f == k
         for j in range(q):
             xr, xi, w1, w2 = zr[f, j], zi[f, j], wr[f, j], wi[f, j]
@@ -123,7 +149,7 @@ def _idft(ar, ai, gr, gi, out):
     for g in range(ngates):
         for t in range(k):
             row = out[g, t]
-            row[:] = 0
+            _zero(row)
             for f in range(ar.shape[0]):
                 a, b = gr[t, f], gi[t, f]
                 sr, si = ar[f, g * m:(g + 1) * m], ai[f, g * m:(g + 1) * m]
@@ -207,6 +233,7 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, df
     bits = work[1].view(ilike.dtype)
     xt, ht = np.empty((k, q_in), x.dtype), np.empty((1, k, out_w // k), x.dtype)
     pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
+    sr, si = np.empty((nbins, pp), x.dtype), np.empty((nbins, pp), x.dtype)
     for b in range(batch):
         _to_tmajor(c0[b], c)
         _to_tmajor(h0[b], ht[0])
@@ -218,16 +245,18 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, df
                 _dft(xt, cr, ci, zr, zi, 0)
             _mac(wzr, wzi, zr, zi, ar, ai, k)
             _idft(ar, ai, gr, gi, gates)
-            gates += bias
+            _add_into(gates.reshape(gates.size), bias.reshape(bias.size))
             if gx.shape[2] > 0:
                 _add_natural(gates, gx[t, b])
             _lstm_cell(gates, c, peep, work, bits, cst)
             if pp > 0:
                 _dft(gates[0], cr, ci, pr, pi, 0)  # m_t -> spectrum -> projection MACs
-                _mac(wpr, wpi, pr, pi, zr[:, q_in:], zi[:, q_in:], k)
-                _idft(zr[:, q_in:], zi[:, q_in:], gr, gi, ht)
+                _mac(wpr, wpi, pr, pi, sr, si, k)  # contiguous output: vectorized inner loop
+                _put_columns(sr, zr, q_in)
+                _put_columns(si, zi, q_in)
+                _idft(sr, si, gr, gi, ht)
             else:
-                ht[0] = gates[0]
+                _add_into(_zero(ht.reshape(ht.size)), gates[0].reshape(ht.size))
                 _dft(ht[0], cr, ci, zr, zi, q_in)
             _from_tmajor(ht[0], y[t, b, y_off:y_off + out_w])
         _from_tmajor(ht[0], hn[b])
@@ -259,8 +288,8 @@ def gru_run(gx, h0, y, y_off, hn, whr, whi, b_hh, dft, cst, ilike, reverse):
             _dft(h, cr, ci, zr, zi, 0)
             _mac(whr, whi, zr, zi, ar, ai, k)
             _idft(ar, ai, gr, gi, gh)
-            gh += b_hh
-            gxs[:] = 0
+            _add_into(ghf, b_hh.reshape(3 * n))
+            _zero(gxf)
             _add_natural(gxs, gx[t, b])
             for i in range(2 * n):
                 gxf[i] += ghf[i]

@@ -19,10 +19,11 @@ from torch import Tensor, nn
 
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["NumbaGRUPlan", "NumbaLSTMPlan", "kernel_constants", "load_kernels"]
+__all__ = ["NumbaGRUPlan", "NumbaLSTMPlan", "kernel_constants", "load_kernels", "run_lstm_stack"]
 
 _DTYPES = {torch.float32: (np.float32, np.int32, 127, 23), torch.float64: (np.float64, np.int64, 1023, 52)}
-_LN2_HI = 0.693145751953125  # 15 significant bits: n * _LN2_HI is exact for the |n| <= 64 used here
+_LN2_HI = 0.693145751953125  # 15 significant bits: n * _LN2_HI is exact for the |n| <= 127 used here
+_LN2_LO = 1.42860682030941723212e-06  # ln 2 - _LN2_HI (from the decimal expansion, not log(2) - _LN2_HI)
 
 
 def load_kernels() -> ModuleType | None:
@@ -36,11 +37,11 @@ def load_kernels() -> ModuleType | None:
 def kernel_constants(dtype: torch.dtype) -> np.ndarray:
     """Exp constants: clamp range, log2(e), ln2 split (Cody-Waite), 1/2, 1, 1/i! (i = 2..13), exponent field.
 
-    The clamp [-44, 43] keeps ``2**n`` normal in float32; beyond it sigmoid/tanh are saturated to far
-    below float64 resolution of the results (sigmoid(-44) = 8e-20).
+    The clamp [-87, 88] keeps ``2**n`` (|n| <= 127) a normal float32; beyond it sigmoid is off by less
+    than sigmoid(-87) = 1.7e-38 absolute and tanh is exactly +-1.
     """
     np_dtype, _, bias, shift = _DTYPES[dtype]
-    consts = [-44.0, 43.0, 1.0 / math.log(2.0), _LN2_HI, math.log(2.0) - _LN2_HI, 0.5, 1.0]
+    consts = [-87.0, 88.0, 1.0 / math.log(2.0), _LN2_HI, _LN2_LO, 0.5, 1.0]
     consts += [1.0 / math.factorial(i) for i in range(2, 14)]
     return np.array(consts + [float(bias), float(2**shift)], dtype=np_dtype)
 
@@ -77,7 +78,10 @@ def _supported(module: nn.Module) -> bool:
 
 
 def _numpy(t: Tensor) -> np.ndarray:
-    return t.detach().contiguous().numpy()
+    """A C-contiguous numpy view (copy only when needed): the kernels are compiled for C layouts only."""
+    if t.requires_grad or not t.is_contiguous():
+        t = t.detach().contiguous()
+    return t.numpy()
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class NumbaLSTMPlan:
     """
 
     run_kernel: object
+    dtype: torch.dtype
     common: _Common
     wzr: np.ndarray  # (F, q_in + q_h, 4H/k): input (when fused) then recurrent spectra
     wzi: np.ndarray
@@ -137,7 +142,8 @@ class NumbaLSTMPlan:
         peep = np.zeros((3, d.hidden_size)) if d.w_ci is None else torch.stack([d.w_ci, d.w_cf, d.w_co])
         arrays = [wr, wi, pr, pi, gate_major(bias, 4, k), gate_major(peep.reshape(-1), 3, k)]
         arrays = [np.ascontiguousarray(a, dtype=np_dtype) for a in arrays]
-        return cls(kernels.lstm_run, _Common.build(k, d.hh.weight.dtype), *arrays, fused,
+        dtype = d.hh.weight.dtype
+        return cls(kernels.lstm_run, dtype, _Common.build(k, dtype), *arrays, fused,
                    d.hidden_size, d.proj_size or d.hidden_size)
 
     def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
@@ -152,11 +158,39 @@ class NumbaLSTMPlan:
     def run_into(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], y: tuple[Tensor, int],
                  h: Tensor, c: Tensor, reverse: bool) -> None:
         """As ``run``, writing the output into columns ``y[1]:y[1]+out`` of ``y[0]``, the states into h, c."""
+        self.kernel(_numpy(x), x if self.fused_input else ih(x), _numpy(state[0]), _numpy(state[1]),
+                    (y[0].numpy(), y[1]), h.numpy(), c.numpy(), reverse)
+
+    def kernel(self, x: np.ndarray, x_t: Tensor, h0: np.ndarray, c0: np.ndarray, y: tuple[np.ndarray, int],
+               hn: np.ndarray, cn: np.ndarray, reverse: bool) -> None:
+        """The kernel on numpy views; ``x_t``: ``x`` as a tensor, or ``ih(x)`` for an unfused input role."""
         cm = self.common
-        gx = cm.no_input if self.fused_input else _numpy(ih(x))
-        self.run_kernel(_numpy(x), gx, _numpy(state[0]), _numpy(state[1]), y[0].numpy(), y[1], h.numpy(),
-                        c.numpy(), self.wzr, self.wzi, self.wpr, self.wpi, self.bias, self.peep, cm.dft,
-                        cm.cst, cm.ilike, reverse)
+        gx = cm.no_input if self.fused_input else _numpy(x_t)
+        self.run_kernel(x, gx, h0, c0, y[0], y[1], hn, cn, self.wzr, self.wzi, self.wpr, self.wpi, self.bias,
+                        self.peep, cm.dft, cm.cst, cm.ilike, reverse)
+
+
+def run_lstm_stack(plans: list[list[NumbaLSTMPlan]], layers: nn.ModuleList, x: Tensor, h0: Tensor, c0: Tensor
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+    """All layers and directions of an LSTM in eval mode: ``(output (T, B, D*out), h_n, c_n)``.
+
+    Kernels write straight into the output and state tensors (no per-direction stack/cat): the
+    streaming case (one frame per call) is dominated by such per-call costs once the MACs are cheap.
+    """
+    length, batch = x.shape[:2]
+    np_dtype = plans[0][0].common.cst.dtype
+    hnn, cnn = np.empty(h0.shape, np_dtype), np.empty(c0.shape, np_dtype)
+    h0n, c0n, idx = _numpy(h0), _numpy(c0), 0
+    for layer_plans, directions in zip(plans, layers, strict=True):
+        out = layer_plans[0].out
+        yn = np.empty((length, batch, out * len(layer_plans)), np_dtype)
+        xn = _numpy(x)
+        for d, (plan, module) in enumerate(zip(layer_plans, directions, strict=True)):
+            x_t = x if plan.fused_input else module.ih(x)
+            plan.kernel(xn, x_t, h0n[idx], c0n[idx], (yn, d * out), hnn[idx], cnn[idx], d == 1)
+            idx += 1
+        x = torch.from_numpy(yn)
+    return x, torch.from_numpy(hnn), torch.from_numpy(cnn)
 
 
 @dataclass(frozen=True)
@@ -164,6 +198,7 @@ class NumbaGRUPlan:
     """GRU direction for ``_nbkernels.gru_run``: ``hh`` circulant with a k dividing H."""
 
     run_kernel: object
+    dtype: torch.dtype
     common: _Common
     whr: np.ndarray  # (F, H/k, 3H/k)
     whi: np.ndarray
@@ -179,7 +214,8 @@ class NumbaGRUPlan:
         bias = np.zeros(3 * d.hidden_size) if d.hh.bias is None else d.hh.bias
         arrays = [*spectra(d.hh), gate_major(bias, 3, k)]
         arrays = [np.ascontiguousarray(a, dtype=np_dtype) for a in arrays]
-        return cls(kernels.gru_run, _Common.build(k, d.hh.weight.dtype), *arrays, d.hidden_size)
+        dtype = d.hh.weight.dtype
+        return cls(kernels.gru_run, dtype, _Common.build(k, dtype), *arrays, d.hidden_size)
 
     def run(self, gates_x: Tensor, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
         """``gates_x`` (T, B, 3H) input part (``b_ih`` included), ``h0`` (B, H) -> ``(output, h_T)``."""

@@ -69,7 +69,7 @@ class LSTMDirection(nn.Module):
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
         if _fast_ok(self):
-            plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x.shape[1])
+            plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
             if plan is not None:
                 return plan.run(x, self.ih, state, reverse)
         return self._run_steps(self.ih(x), state, reverse)
@@ -98,7 +98,7 @@ class GRUDirection(nn.Module):
         """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
         gates_x = self.ih(x)
         if _fast_ok(self):
-            plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x.shape[1])
+            plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x)
             if plan is not None:
                 return plan.run(gates_x, h, reverse)
         outs = []
@@ -215,6 +215,10 @@ class LSTM(_RNNBase):
         out_size = self.proj_size or self.hidden_size
         h0 = self._check_state(h0, "h_0", x.shape[1], out_size, x, batched)
         c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
+        plans = self._compiled_plans(x) if _fast_ok(self) else None
+        if plans is not None:
+            x, h_n, c_n = _nbplan.run_lstm_stack(plans, self.layers, x, h0, c0)
+            return self._finish_output(x, batched), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
         hs, cs = [], []
         for layer, directions in enumerate(self.layers):
             outs = []
@@ -229,6 +233,16 @@ class LSTM(_RNNBase):
         if not batched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish_output(x, batched), (h_n, c_n)
+
+    def _compiled_plans(self, x: Tensor) -> list[list[_nbplan.NumbaLSTMPlan]] | None:
+        """The compiled plan of every direction when all have one for this input, else None."""
+        plans = []
+        for directions in self.layers:
+            plans.append([_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
+                          for d in directions])
+            if not all(isinstance(p, _nbplan.NumbaLSTMPlan) for p in plans[-1]):
+                return None
+        return plans
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:

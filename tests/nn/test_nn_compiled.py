@@ -1,0 +1,170 @@
+"""Compiled (numba) inference path == training path; fallbacks (sizes, batch, numba missing); activations.
+
+Tolerances: float64 rtol 1e-10 / atol 1e-12 (the kernels' exp is accurate to a few ulp, the DFTs are direct
+sums in another order than torch's FFT); float32 rtol 1e-5 / atol 1e-6.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from rnnaccel.nn import GRU, LSTM, _fused, _nbplan
+
+pytest.importorskip("numba")
+
+TOL = {torch.float64: {"rtol": 1e-10, "atol": 1e-12}, torch.float32: {"rtol": 1e-5, "atol": 1e-6}}
+
+
+def _states(model: torch.nn.Module, batch: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    n = model.num_layers * model.num_directions
+    return (torch.randn(n, batch, model.proj_size or model.hidden_size, dtype=dtype),
+            torch.randn(n, batch, model.hidden_size, dtype=dtype))
+
+
+def _both_paths(model: torch.nn.Module, x: torch.Tensor, hx: object) -> tuple[object, object]:
+    train = model(x, hx)
+    model.eval()
+    with torch.inference_mode():
+        fast = model(x, hx)
+    return train, fast
+
+
+def _assert_tree_close(a: object, b: object, dtype: torch.dtype) -> None:
+    if isinstance(a, tuple):
+        for u, v in zip(a, b, strict=True):
+            _assert_tree_close(u, v, dtype)
+        return
+    assert a.shape == b.shape
+    torch.testing.assert_close(a.detach(), b, **TOL[dtype])
+
+
+def _compiled_used(model: torch.nn.Module) -> bool:
+    return all(d._fast_cache is not None and d._fast_cache[1].compiled is not None
+               for directions in model.layers for d in directions)
+
+
+LSTM_CONFIGS = [
+    dict(proj_size=4, peephole=True, block_size=4),
+    dict(proj_size=4, peephole=False, block_size=4),
+    dict(proj_size=0, peephole=True, block_size=4),
+    dict(proj_size=0, peephole=False, block_size=2),
+    dict(proj_size=4, peephole=True, block_size={"recurrent": 4, "projection": 4}),  # dense input role
+    dict(proj_size=4, peephole=True, block_size={"input": 2, "recurrent": 4, "projection": 4}),
+    dict(proj_size=4, peephole=True, block_size=4, bias=False),
+    dict(proj_size=4, peephole=True, block_size=4, num_layers=2, bidirectional=True),
+    dict(proj_size=0, block_size=4, num_layers=2, batch_first=True),
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize("cfg", LSTM_CONFIGS, ids=str)
+def test_compiled_lstm_equals_training_path(cfg: dict, dtype: torch.dtype) -> None:
+    model = LSTM(7, 8, **cfg).to(dtype)
+    x = torch.randn(*((3, 5) if cfg.get("batch_first") else (5, 3)), 7, dtype=dtype)  # width 7: padded
+    hx = _states(model, 3, dtype)
+    for state in (None, hx):
+        train, fast = _both_paths(model.train(), x, state)
+        _assert_tree_close(train, fast, dtype)
+    assert _compiled_used(model)
+
+
+def test_compiled_unbatched_input() -> None:
+    model = LSTM(6, 8, proj_size=4, peephole=True, block_size=4).double()
+    x, hx = torch.randn(5, 6, dtype=torch.float64), (torch.randn(1, 4).double(), torch.randn(1, 8).double())
+    train, fast = _both_paths(model, x, hx)
+    _assert_tree_close(train, fast, torch.float64)
+    assert fast[0].shape == (5, 4) and fast[1][0].shape == (1, 4) and fast[1][1].shape == (1, 8)
+
+
+def test_streaming_frames_equal_whole_sequence_and_training_path() -> None:
+    model = LSTM(9, 16, proj_size=8, peephole=True, block_size=4).double()
+    x = torch.randn(7, 1, 9, dtype=torch.float64)
+    y_train, (h_train, c_train) = model(x)
+    model.eval()
+    with torch.inference_mode():
+        state, ys = None, []
+        for t in range(x.shape[0]):
+            y, state = model(x[t:t + 1], state)
+            ys.append(y)
+    torch.testing.assert_close(torch.cat(ys), y_train.detach(), **TOL[torch.float64])
+    torch.testing.assert_close(state[1], c_train.detach(), **TOL[torch.float64])
+
+
+NO_COMPILED_FORM = [
+    dict(hidden_size=9, block_size=4),  # k does not divide H
+    dict(hidden_size=8, proj_size=3, block_size=4),  # k does not divide P
+    dict(hidden_size=8, proj_size=4, block_size={"recurrent": 4, "projection": 2}),  # two block sizes
+]
+
+
+@pytest.mark.parametrize("cfg", NO_COMPILED_FORM, ids=str)
+def test_structures_without_compiled_form_fall_back(cfg: dict) -> None:
+    model = LSTM(5, **cfg).double()
+    x = torch.randn(4, 2, 5, dtype=torch.float64)
+    train, fast = _both_paths(model, x, None)
+    _assert_tree_close(train, fast, torch.float64)
+    assert model.layers[0][0]._fast_cache[1].compiled is None
+
+
+def test_large_batch_takes_torch_fused_path() -> None:
+    model = LSTM(5, 8, proj_size=4, block_size=4).double()
+    batch = _fused.MAX_COMPILED_BATCH + 1
+    x = torch.randn(3, batch, 5, dtype=torch.float64)
+    train, fast = _both_paths(model, x, None)
+    _assert_tree_close(train, fast, torch.float64)
+    plans = model.layers[0][0]._fast_cache[1]
+    assert plans.pick(x) is plans.fused and plans.pick(x[:, :1]) is plans.compiled
+
+
+def test_numba_missing_falls_back_to_torch_fused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rnnaccel.nn._nbkernels", None)  # import now raises ImportError
+    assert _nbplan.load_kernels() is None
+    model = LSTM(7, 8, proj_size=4, peephole=True, block_size=4, bidirectional=True).double()
+    x = torch.randn(5, 2, 7, dtype=torch.float64)
+    train, fast = _both_paths(model, x, _states(model, 2, torch.float64))
+    _assert_tree_close(train, fast, torch.float64)
+    plans = model.layers[0][0]._fast_cache[1]
+    assert plans.compiled is None and plans.fused is not None
+
+
+def test_plan_rebuilt_after_parameter_update_and_replacement() -> None:
+    model = LSTM(4, 8, proj_size=4, peephole=True, block_size=4).double().eval()
+    x = torch.randn(3, 1, 4, dtype=torch.float64)
+    with torch.no_grad():
+        model(x)
+        model.layers[0][0].hh.weight.mul_(2.0)
+        model.layers[0][0].w_co = torch.nn.Parameter(torch.randn(8, dtype=torch.float64))
+        fast = model(x)
+    train = model.train()(x)
+    _assert_tree_close(train, fast, torch.float64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize("cfg", [dict(block_size=4), dict(block_size={"recurrent": 4}, bidirectional=True),
+                                 dict(block_size=4, bias=False, num_layers=2)], ids=str)
+def test_compiled_gru_equals_training_path(cfg: dict, dtype: torch.dtype) -> None:
+    model = GRU(5, 8, **cfg).to(dtype)
+    x = torch.randn(4, 2, 5, dtype=dtype)
+    h0 = torch.randn(model.num_layers * model.num_directions, 2, 8, dtype=dtype)
+    train, fast = _both_paths(model, x, h0)
+    _assert_tree_close(train, fast, dtype)
+    assert _compiled_used(model)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-15), (np.float32, 3e-7)], ids=["f64", "f32"])
+def test_kernel_activations_match_libm(dtype: type, rtol: float) -> None:
+    from rnnaccel.nn import _nbkernels
+
+    a = np.concatenate([np.linspace(-60, 60, 4001), np.logspace(-12, 1.5, 500), -np.logspace(-12, 1.5, 500),
+                        [0.0]]).astype(dtype)
+    cst = _nbplan.kernel_constants(torch.float64 if dtype == np.float64 else torch.float32)
+    work = np.empty((2, a.size), dtype)
+    bits = work[1].view(np.int64 if dtype == np.float64 else np.int32)
+    ref = a.astype(np.float64)
+    for fn, exact in ((_nbkernels._sigmoid, 1.0 / (1.0 + np.exp(-ref))), (_nbkernels._tanh, np.tanh(ref))):
+        out = a.copy()
+        fn(out, work, bits, cst)
+        # below -87 the exp argument is clamped: sigmoid is then off by < sigmoid(-87) = 1.7e-38
+        np.testing.assert_allclose(out, exact, rtol=rtol, atol=1.7e-38, err_msg=fn.__name__)
