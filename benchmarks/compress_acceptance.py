@@ -47,7 +47,7 @@ def run(cell: str, rho0: float | None = None, long: bool = False, dense_epochs: 
     if long:
         admm = admm.model_copy(update={"iterations": 8, "rho_growth": 2.0, "finetune_epochs": 4})
         settings, tag = SETTINGS.model_copy(update={"direct_epochs": 12}), tag + "_long"
-        todo = [s for s in todo if s.method in ("admm", "direct") and s.block_size == 8]
+        todo = [s for s in specs(cell) if s.method in ("admm", "direct") and s.block_size == 8]
     if dense_epochs is not None:
         settings, tag = SETTINGS.model_copy(update={"dense_epochs": dense_epochs}), f"_dense{dense_epochs}"
         todo = [TrialSpec(cell, HIDDEN)]
