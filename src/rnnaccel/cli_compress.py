@@ -37,12 +37,14 @@ def _plan(config) -> None:
               help="Override the config's strategy.")
 @click.option("--plan", "plan_only", is_flag=True, help="Only print the number of trials; train nothing.")
 @click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
-def compress(config_path: str, strategy: str | None, plan_only: bool, threads: int) -> None:
+@click.option("--progress", is_flag=True, help="Progress bars (epochs, ADMM iterations with the residual).")
+def compress(config_path: str, strategy: str | None, plan_only: bool, threads: int, progress: bool) -> None:
     """Run the model-selection trials (resumable) and select the cheapest model within the budget."""
     import torch
 
     from rnnaccel.compress.config import load_compress_config
     from rnnaccel.compress.sweep import Sweep
+    from rnnaccel.compress.trials import TrialRunner
 
     torch.set_num_threads(threads)
     try:
@@ -51,7 +53,8 @@ def compress(config_path: str, strategy: str | None, plan_only: bool, threads: i
             config = config.model_copy(update={"strategy": strategy})
         if plan_only:
             return _plan(config)
-        summary = Sweep(config, on_trial=_on_trial).run()
+        runner = TrialRunner(config.train, config.admm, config.out_dir, progress=progress)
+        summary = Sweep(config, runner=runner, on_trial=_on_trial).run()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(_HEADER)

@@ -104,17 +104,21 @@ def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADM
     defining vectors (papers.md "ADMM"). ``finetune_epochs = 0`` skips fine-tuning."""
     model = copy.deepcopy(dense)
     state = ADMMState(model, block_size, schedule)
-    per_iter: dict[int, dict] = {}
+    bar = _admm_bar(progress, schedule.iterations)
 
     def on_epoch(record, _model) -> None:
         if record.epoch % schedule.epochs_per_iteration == 0:
             entry = state.step()
-            per_iter[entry.iteration] = record.per
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(residual=f"{entry.residual:.4f}", rho=f"{entry.rho:g}")
 
     out = Path(out_dir)
     epochs = schedule.iterations * schedule.epochs_per_iteration
     w_step = _train(_with(config, out / "admm", epochs), model, data, progress,
                     extra_loss=state.penalty, on_epoch=on_epoch)
+    if bar is not None:
+        bar.close()
     state.hard_project()
     result = FlowResult(model, {"admm": _records(w_step)}, list(state.log))
     result.stages["projected"] = [{"per": _evaluate_all(model, config, data)}]
@@ -122,6 +126,15 @@ def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADM
         ft = _train(_with(config, out / "finetune", finetune_epochs), model, data, progress)
         result.stages["finetune"] = _records(ft)
     return result
+
+
+def _admm_bar(progress: bool, iterations: int) -> object | None:
+    """A tqdm bar over ADMM iterations showing the residual ‖W − Z‖/‖W‖ and ρ."""
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=iterations, desc="ADMM", unit="iter", dynamic_ncols=True)
 
 
 def _evaluate_all(model: nn.Module, config, data: tuple) -> dict[str, float]:
