@@ -35,7 +35,8 @@ def tiny(tmp_path):
 def test_admm_flow_hard_projects_and_logs_residuals(tiny):
     config, data, dense, tmp = tiny
     schedule = ADMMSchedule(iterations=2, rho0=0.1, rho_growth=2.0)
-    result = admm_flow(dense, config, {"input": 4, "recurrent": 8}, schedule, 1, data, tmp / "a", progress=True)
+    spec = {"input": 4, "recurrent": 8}
+    result = admm_flow(dense, config, spec, schedule, 1, data, tmp / "a", progress=True)
     assert [e.rho for e in result.admm_log] == pytest.approx([0.1, 0.2])
     assert all(0 <= e.residual < 1 for e in result.admm_log)
     assert set(result.stages) == {"admm", "projected", "finetune"}
