@@ -70,6 +70,14 @@ def test_compiled_lstm_equals_training_path(cfg: dict, dtype: torch.dtype) -> No
     assert _compiled_used(model)
 
 
+def test_compiled_odd_block_size() -> None:
+    model = LSTM(7, 9, proj_size=3, peephole=True, block_size=3).double()  # k = 3: direct inverse DFT
+    x = torch.randn(4, 2, 7, dtype=torch.float64)
+    train, fast = _both_paths(model, x, _states(model, 2, torch.float64))
+    _assert_tree_close(train, fast, torch.float64)
+    assert _compiled_used(model)
+
+
 def test_compiled_unbatched_input() -> None:
     model = LSTM(6, 8, proj_size=4, peephole=True, block_size=4).double()
     x, hx = torch.randn(5, 6, dtype=torch.float64), (torch.randn(1, 4).double(), torch.randn(1, 8).double())

@@ -10,6 +10,7 @@ in the t-major layout of ``_freq`` so that each step is: one ``bmm`` (recurrent 
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 from rnnaccel.nn._freq import CirculantPlan, from_tmajor, to_tmajor
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "cached_plan"]
+__all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "Watch", "cached_plan"]
 
 
 # Above this batch the torch plan's batched matmuls beat the compiled per-sample kernel (measured with
@@ -42,27 +43,29 @@ class Plans:
 
 
 @dataclass(frozen=True)
-class _Watch:
+class Watch:
     """What a cached plan was built from: every parameter/submodule slot, and each parameter's state.
 
-    Cheaper per forward than ``param_key(*module.parameters())`` (no recursive generator): catches
-    in-place updates (version counter), ``.to()``/``.double()``/``load_state_dict`` (storage, version)
-    and reassigned parameters or role modules (slot identity).
+    Cheaper per forward than ``param_key(*module.parameters())`` (no recursive generator, C-level
+    iteration): catches in-place updates (version counter), ``.to()``/``.double()``/``load_state_dict``
+    (storage, version) and reassigned parameters or submodules (slot identity).
     """
 
-    slots: tuple[tuple[dict, str, object], ...]
+    tables: tuple[dict, ...]
+    names: tuple[str, ...]
+    objs: tuple[object, ...]
     params: tuple[Tensor, ...]
     state: list
 
     @classmethod
-    def of(cls, module: nn.Module) -> _Watch:
-        slots = tuple((table, name, obj) for mod in module.modules()
-                      for table in (mod._parameters, mod._modules) for name, obj in table.items())
+    def of(cls, module: nn.Module) -> Watch:
+        slots = [(table, name, obj) for mod in module.modules()
+                 for table in (mod._parameters, mod._modules) for name, obj in table.items()]
         params = tuple(module.parameters())
-        return cls(slots, params, _param_state(params))
+        return cls(*(tuple(col) for col in zip(*slots, strict=True)), params, _param_state(params))
 
     def fresh(self) -> bool:
-        return (all(table.get(name) is obj for table, name, obj in self.slots)
+        return (all(map(operator.is_, map(dict.get, self.tables, self.names), self.objs))
                 and _param_state(self.params) == self.state)
 
 
@@ -78,7 +81,7 @@ def cached_plan(module: nn.Module, plan_type: type, compiled_type: type) -> Plan
     """The module's plans, rebuilt when parameters change (in place, replaced, moved, cast)."""
     cache = module._fast_cache
     if cache is None or not cache[0].fresh():
-        cache = (_Watch.of(module), Plans(compiled_type.build(module), plan_type.build(module)))
+        cache = (Watch.of(module), Plans(compiled_type.build(module), plan_type.build(module)))
         module._fast_cache = cache
     return cache[1]
 

@@ -144,12 +144,41 @@ def _mac(wr, wi, zr, zi, ar, ai, k):
 
 @njit(**_JIT)
 def _idft(ar, ai, gr, gi, out):
-    """Inverse real DFT of the spectra ``(F, G*m)`` into gate-major t-major ``out (G, k, m)``."""
+    """Inverse real DFT of the spectra ``(F, G*m)`` into gate-major t-major ``out (G, k, m)``.
+
+    Even k: ``x[t] = E[t] + O[t]``, ``x[k-t] = E[t] - O[t]`` with E the cosine and O the sine sums
+    (O = 0 at t = 0, k/2), about half the multiplies of the direct sum, which odd k uses.
+    """
+    ngates, k, m = out.shape
+    if k % 2 == 1:
+        _idft_direct(ar, ai, gr, gi, out)
+        return
+    half = k // 2
+    for g in range(ngates):
+        for t in range(half + 1):
+            even = _zero(out[g, t])
+            for f in range(ar.shape[0]):
+                a, sr = gr[t, f], ar[f, g * m:(g + 1) * m]
+                for u in range(m):
+                    even[u] += a * sr[u]
+            if 0 < t < half:
+                odd = _zero(out[g, k - t])
+                for f in range(1, half):
+                    b, si = gi[t, f], ai[f, g * m:(g + 1) * m]
+                    for u in range(m):
+                        odd[u] += b * si[u]
+                for u in range(m):
+                    e, o = even[u], odd[u]
+                    even[u], odd[u] = e + o, e - o
+
+
+@njit(**_JIT)
+def _idft_direct(ar, ai, gr, gi, out):
+    """``out[g, t] = sum_f gr[t, f] Re + gi[t, f] Im`` (any k)."""
     ngates, k, m = out.shape
     for g in range(ngates):
         for t in range(k):
-            row = out[g, t]
-            _zero(row)
+            row = _zero(out[g, t])
             for f in range(ar.shape[0]):
                 a, b = gr[t, f], gi[t, f]
                 sr, si = ar[f, g * m:(g + 1) * m], ai[f, g * m:(g + 1) * m]

@@ -177,16 +177,16 @@ def run_lstm_stack(plans: list[list[NumbaLSTMPlan]], layers: nn.ModuleList, x: T
     Kernels write straight into the output and state tensors (no per-direction stack/cat): the
     streaming case (one frame per call) is dominated by such per-call costs once the MACs are cheap.
     """
-    length, batch = x.shape[:2]
+    length, batch = x.shape[0], x.shape[1]
     np_dtype = plans[0][0].common.cst.dtype
-    hnn, cnn = np.empty(h0.shape, np_dtype), np.empty(c0.shape, np_dtype)
+    hnn, cnn = np.empty(tuple(h0.shape), np_dtype), np.empty(tuple(c0.shape), np_dtype)
     h0n, c0n, idx = _numpy(h0), _numpy(c0), 0
     for layer_plans, directions in zip(plans, layers, strict=True):
         out = layer_plans[0].out
         yn = np.empty((length, batch, out * len(layer_plans)), np_dtype)
         xn = _numpy(x)
-        for d, (plan, module) in enumerate(zip(layer_plans, directions, strict=True)):
-            x_t = x if plan.fused_input else module.ih(x)
+        for d, plan in enumerate(layer_plans):
+            x_t = x if plan.fused_input else directions[d].ih(x)
             plan.kernel(xn, x_t, h0n[idx], c0n[idx], (yn, d * out), hnn[idx], cnn[idx], d == 1)
             idx += 1
         x = torch.from_numpy(yn)

@@ -201,6 +201,7 @@ class LSTM(_RNNBase):
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}), got {proj_size!r}")
         self.proj_size, self.peephole = proj_size, bool(peephole)
+        self._compiled_cache: tuple | None = None
         self._build_layers(proj_size or hidden_size)
 
     def _make_direction(self, width: int, sizes: dict[str, int | None]) -> LSTMDirection:
@@ -235,14 +236,22 @@ class LSTM(_RNNBase):
         return self._finish_output(x, batched), (h_n, c_n)
 
     def _compiled_plans(self, x: Tensor) -> list[list[_nbplan.NumbaLSTMPlan]] | None:
-        """The compiled plan of every direction when all have one for this input, else None."""
-        plans = []
-        for directions in self.layers:
-            plans.append([_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
-                          for d in directions])
-            if not all(isinstance(p, _nbplan.NumbaLSTMPlan) for p in plans[-1]):
-                return None
-        return plans
+        """The compiled plan of every direction when all have one for this input, else None.
+
+        Cached with one ``Watch`` over the whole stack (the per-direction checks cost more than the
+        kernel's Python-side work when streaming one frame per call); the plans themselves are the
+        directions' cached ones.
+        """
+        cache = self._compiled_cache
+        if cache is None or not cache[0].fresh():
+            plans = [[_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).compiled for d in dirs]
+                     for dirs in self.layers]
+            usable = all(p is not None for dirs in plans for p in dirs)
+            cache = (_fused.Watch.of(self), plans if usable else None, plans[0][0].dtype if usable else None)
+            self._compiled_cache = cache
+        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2]:
+            return None
+        return cache[1]
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:
