@@ -22,9 +22,10 @@ from rnnaccel.nn.circulant import BlockCirculantLinear
 __all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "Watch", "cached_plan"]
 
 
-# Above this batch the torch plan's batched matmuls beat the compiled per-sample kernel (measured with
-# benchmarks/bench_layers.py on the Google LSTM; the compiled kernel streams the weights once per sample).
-MAX_COMPILED_BATCH = 8
+# The compiled kernel runs the samples of a batch one after the other (weights streamed once per sample);
+# on the Google LSTM (1 thread) it beat the torch plan's batched matmuls up to batch 32 by 1.7-2.5x and was
+# on par at batch 128, so larger batches take the torch plan (which also uses all torch threads).
+MAX_COMPILED_BATCH = 64
 
 
 @dataclass(frozen=True)
