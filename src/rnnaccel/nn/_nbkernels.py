@@ -242,8 +242,10 @@ def _lstm_cell(gates, c, peep, work, bits, cst):
 
 
 @njit(**_JIT)
-def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, reverse):
-    """LSTM(P) direction over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+out]``, ``hn (B, out)``, ``cn``.
+def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, reverse):
+    """LSTM(P) direction over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+out]``, ``hn[idx]``, ``cn[idx]``.
+
+    The states are ``(layers*directions, B, out|H)`` arrays; ``idx`` picks this direction's slice.
 
     ``gx (T, B, 4H)`` is the time-domain input part when the input role is not fused (then ``wzr`` has
     only recurrent columns), else ``(T, B, 0)``. ``wpr/wpi (F, H/k, P/k)`` is the projection (P/k = 0:
@@ -253,7 +255,7 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, df
     nbins, k = cr.shape
     length, batch, in_w = x.shape
     pg, m = wzr.shape[2], wzr.shape[2] // 4
-    out_w, pp = hn.shape[1], wpr.shape[2]
+    out_w, pp = hn.shape[2], wpr.shape[2]
     q_in = wzr.shape[1] - out_w // k
     zr, zi = np.empty((nbins, wzr.shape[1]), x.dtype), np.empty((nbins, wzr.shape[1]), x.dtype)
     ar, ai = np.empty((nbins, pg), x.dtype), np.empty((nbins, pg), x.dtype)
@@ -264,8 +266,8 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, df
     pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
     sr, si = np.empty((nbins, pp), x.dtype), np.empty((nbins, pp), x.dtype)
     for b in range(batch):
-        _to_tmajor(c0[b], c)
-        _to_tmajor(h0[b], ht[0])
+        _to_tmajor(c0[idx, b], c)
+        _to_tmajor(h0[idx, b], ht[0])
         _dft(ht[0], cr, ci, zr, zi, q_in)
         for s in range(length):
             t = length - 1 - s if reverse else s
@@ -288,8 +290,8 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, wzr, wzi, wpr, wpi, bias, peep, df
                 _add_into(_zero(ht.reshape(ht.size)), gates[0].reshape(ht.size))
                 _dft(ht[0], cr, ci, zr, zi, q_in)
             _from_tmajor(ht[0], y[t, b, y_off:y_off + out_w])
-        _from_tmajor(ht[0], hn[b])
-        _from_tmajor(c, cn[b])
+        _from_tmajor(ht[0], hn[idx, b])
+        _from_tmajor(c, cn[idx, b])
 
 
 @njit(**_JIT)

@@ -79,9 +79,11 @@ def _supported(module: nn.Module) -> bool:
 
 def _numpy(t: Tensor) -> np.ndarray:
     """A C-contiguous numpy view (copy only when needed): the kernels are compiled for C layouts only."""
-    if t.requires_grad or not t.is_contiguous():
-        t = t.detach().contiguous()
-    return t.numpy()
+    try:
+        arr = t.numpy()
+    except RuntimeError:  # requires grad (a leaf passed in under no_grad)
+        arr = t.detach().numpy()
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
 @dataclass(frozen=True)
@@ -149,48 +151,48 @@ class NumbaLSTMPlan:
     def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
             ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in) -> ``(output (T, B, out), (h_T, c_T))``, as ``LSTMDirection.forward``."""
-        length, batch = x.shape[:2]
-        y = x.new_empty(length, batch, self.out)
-        h, c = x.new_empty(batch, self.out), x.new_empty(batch, self.hidden)
-        self.run_into(x, ih, state, (y, 0), h, c, reverse)
-        return y, (h, c)
-
-    def run_into(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], y: tuple[Tensor, int],
-                 h: Tensor, c: Tensor, reverse: bool) -> None:
-        """As ``run``, writing the output into columns ``y[1]:y[1]+out`` of ``y[0]``, the states into h, c."""
-        self.kernel(_numpy(x), x if self.fused_input else ih(x), _numpy(state[0]), _numpy(state[1]),
-                    (y[0].numpy(), y[1]), h.numpy(), c.numpy(), reverse)
+        length, batch = x.shape[0], x.shape[1]
+        dtype = self.common.cst.dtype
+        y, h, c = (np.empty(shape, dtype) for shape in ((length, batch, self.out), (1, batch, self.out),
+                                                       (1, batch, self.hidden)))
+        h0, c0 = _numpy(state[0])[None], _numpy(state[1])[None]
+        self.kernel(_numpy(x), x if self.fused_input else ih(x), h0, c0, (y, 0), (h, c, 0), reverse)
+        return torch.from_numpy(y), (torch.from_numpy(h[0]), torch.from_numpy(c[0]))
 
     def kernel(self, x: np.ndarray, x_t: Tensor, h0: np.ndarray, c0: np.ndarray, y: tuple[np.ndarray, int],
-               hn: np.ndarray, cn: np.ndarray, reverse: bool) -> None:
-        """The kernel on numpy views; ``x_t``: ``x`` as a tensor, or ``ih(x)`` for an unfused input role."""
+               out: tuple[np.ndarray, np.ndarray, int], reverse: bool) -> None:
+        """The kernel on numpy views: output columns ``y[1]:`` of ``y[0]``, states ``out[0][out[2]]`` etc.
+
+        ``x_t`` is ``x`` as a tensor, or ``ih(x)`` for an unfused input role; ``h0, c0`` are
+        ``(L*D, B, width)`` with this direction at index ``out[2]``.
+        """
         cm = self.common
         gx = cm.no_input if self.fused_input else _numpy(x_t)
-        self.run_kernel(x, gx, h0, c0, y[0], y[1], hn, cn, self.wzr, self.wzi, self.wpr, self.wpi, self.bias,
-                        self.peep, cm.dft, cm.cst, cm.ilike, reverse)
+        self.run_kernel(x, gx, h0, c0, y[0], y[1], out[0], out[1], out[2], self.wzr, self.wzi, self.wpr,
+                        self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike, reverse)
 
 
-def run_lstm_stack(plans: list[list[NumbaLSTMPlan]], layers: nn.ModuleList, x: Tensor, h0: Tensor, c0: Tensor
-                   ) -> tuple[Tensor, Tensor, Tensor]:
+def run_lstm_stack(layers: list[list[tuple[NumbaLSTMPlan, nn.Module | None]]], x: Tensor, h0: Tensor,
+                   c0: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """All layers and directions of an LSTM in eval mode: ``(output (T, B, D*out), h_n, c_n)``.
 
-    Kernels write straight into the output and state tensors (no per-direction stack/cat): the
-    streaming case (one frame per call) is dominated by such per-call costs once the MACs are cheap.
+    ``layers[l][d] = (plan, ih)`` with ``ih`` the input role when it is not fused into the kernel. Kernels
+    write straight into the output and state arrays (no per-direction stack/cat, no slicing here): when
+    streaming one frame per call such per-call Python work costs as much as the kernel itself.
     """
-    length, batch = x.shape[0], x.shape[1]
-    np_dtype = plans[0][0].common.cst.dtype
-    hnn, cnn = np.empty(tuple(h0.shape), np_dtype), np.empty(tuple(c0.shape), np_dtype)
-    h0n, c0n, idx = _numpy(h0), _numpy(c0), 0
-    for layer_plans, directions in zip(plans, layers, strict=True):
-        out = layer_plans[0].out
-        yn = np.empty((length, batch, out * len(layer_plans)), np_dtype)
+    length, batch, idx = x.shape[0], x.shape[1], 0
+    first = layers[0][0][0]
+    dtype, n_states = first.common.cst.dtype, len(layers) * len(layers[0])
+    hn, cn = np.empty((n_states, batch, first.out), dtype), np.empty((n_states, batch, first.hidden), dtype)
+    h0n, c0n = _numpy(h0), _numpy(c0)
+    for directions in layers:
+        yn = np.empty((length, batch, first.out * len(directions)), dtype)
         xn = _numpy(x)
-        for d, plan in enumerate(layer_plans):
-            x_t = x if plan.fused_input else directions[d].ih(x)
-            plan.kernel(xn, x_t, h0n[idx], c0n[idx], (yn, d * out), hnn[idx], cnn[idx], d == 1)
+        for d, (plan, ih) in enumerate(directions):
+            plan.kernel(xn, x if ih is None else ih(x), h0n, c0n, (yn, d * first.out), (hn, cn, idx), d == 1)
             idx += 1
         x = torch.from_numpy(yn)
-    return x, torch.from_numpy(hnn), torch.from_numpy(cnn)
+    return x, torch.from_numpy(hn), torch.from_numpy(cn)
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ class LSTM(_RNNBase):
         c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
         plans = self._compiled_plans(x) if _fast_ok(self) else None
         if plans is not None:
-            x, h_n, c_n = _nbplan.run_lstm_stack(plans, self.layers, x, h0, c0)
+            x, h_n, c_n = _nbplan.run_lstm_stack(plans, x, h0, c0)
             return self._finish_output(x, batched), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
         hs, cs = [], []
         for layer, directions in enumerate(self.layers):
@@ -235,19 +235,21 @@ class LSTM(_RNNBase):
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish_output(x, batched), (h_n, c_n)
 
-    def _compiled_plans(self, x: Tensor) -> list[list[_nbplan.NumbaLSTMPlan]] | None:
-        """The compiled plan of every direction when all have one for this input, else None.
+    def _compiled_plans(self, x: Tensor) -> list[list[tuple[_nbplan.NumbaLSTMPlan, nn.Module | None]]] | None:
+        """``[layer][direction] = (compiled plan, unfused input role or None)`` when every direction has a
+        compiled plan for this input, else None.
 
-        Cached with one ``Watch`` over the whole stack (the per-direction checks cost more than the
-        kernel's Python-side work when streaming one frame per call); the plans themselves are the
-        directions' cached ones.
+        Cached with one ``Watch`` over the whole stack (per-direction checks, even the ``self.layers``
+        lookup, are a visible part of a streaming frame); the plans are the directions' cached ones.
         """
         cache = self._compiled_cache
         if cache is None or not cache[0].fresh():
-            plans = [[_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).compiled for d in dirs]
-                     for dirs in self.layers]
-            usable = all(p is not None for dirs in plans for p in dirs)
-            cache = (_fused.Watch.of(self), plans if usable else None, plans[0][0].dtype if usable else None)
+            plans = [[(_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).compiled, d.ih)
+                      for d in dirs] for dirs in self.layers]
+            usable = all(p is not None for dirs in plans for p, _ in dirs)
+            plans = [[(p, None if p.fused_input else ih) for p, ih in dirs] for dirs in plans] if usable \
+                else None
+            cache = (_fused.Watch.of(self), plans, plans[0][0][0].dtype if usable else None)
             self._compiled_cache = cache
         if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2]:
             return None
