@@ -84,7 +84,8 @@ _VARIANTS = (("", ""), ("_rho0.001", " (ρ0=1e-3)"), ("_rho0.001_long", " (ρ0=1
 def _what(t: dict) -> str:
     s = t["spec"]
     if s["quant"] != "float":
-        return f"{s['quant']} QAT + PWL (dense)"
+        ptq = 100 * t["stages"]["quantized"][0]["per"][SETTINGS.eval_split]
+        return f"{s['quant']} QAT + PWL (dense; before QAT {ptq:.2f})"
     return {"dense": "dense", "admm": f"ADMM k={s['block_size']}", "direct": f"direct k={s['block_size']}",
             "prune": f"prune {round(100 * s['sparsity'])}% (ESE)"}[s["method"]]
 
