@@ -91,6 +91,8 @@ def _what(t: dict) -> str:
 
 
 def _fmt_row(t: dict, base: dict, label: str) -> str:
+    if t["spec"]["method"] != "admm" and "ρ0" in label:  # ρ only applies to the ADMM rows
+        label = " (12 epochs)"
     d = 100 * (t["per"] - base["per"])
     res = "" if not t["admm_residuals"] else f"{t['admm_residuals'][-1]:.3f}"
     return (f"| {t['spec']['cell'].upper()} | {_what(t)}{label} | {100 * t['per']:.2f} | {d:+.2f} | "
