@@ -1,6 +1,7 @@
 """Fused inference plans for LSTM/GRU directions with block-circulant recurrent weights.
 
-Used by ``LSTMDirection``/``GRUDirection.forward`` in eval mode with grad disabled. The input part of all
+Used by ``LSTMDirection``/``GRUDirection.forward`` in eval mode with grad disabled when the compiled
+kernels (``_nbplan``) are unavailable or the batch is large; ``cached_plan`` holds both. The input part of all
 timesteps is computed by the ``ih`` role in one batched op (E-PUR's MWL split); the recurrence then runs
 in the t-major layout of ``_freq`` so that each step is: one ``bmm`` (recurrent frequency MACs), one
 ``addmm`` (inverse DFT + input part), the elementwise cell, one DFT ``mm`` and, for the LSTMP, one

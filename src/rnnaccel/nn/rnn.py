@@ -5,7 +5,8 @@ reverse direction) with role submodules ``ih`` (input -> gates, bias ``b_ih``), 
 gates, bias ``b_hh``) and, for the LSTM, ``proj`` (H -> P, no bias, ``None`` without projection) and
 peephole vectors ``w_ci, w_cf, w_co`` (``None`` without peepholes). Each role module is a
 ``torch.nn.Linear`` or a ``BlockCirculantLinear``. In eval mode with grad disabled, ``forward`` takes a
-fused frequency-domain path (``rnnaccel.nn._fused``) where the structure allows it.
+frequency-domain fast path where the structure allows it: compiled kernels (``_nbplan``/``_nbkernels``,
+numba) or, without numba, the torch fused path (``_fused``).
 """
 
 from __future__ import annotations
