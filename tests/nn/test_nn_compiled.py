@@ -176,3 +176,10 @@ def test_kernel_activations_match_libm(dtype: type, rtol: float) -> None:
         fn(out, work, bits, cst)
         # below -87 the exp argument is clamped: sigmoid is then off by < sigmoid(-87) = 1.7e-38
         np.testing.assert_allclose(out, exact, rtol=rtol, atol=1.7e-38, err_msg=fn.__name__)
+
+
+def test_state_dtype_mismatch_is_not_run_by_the_kernel() -> None:
+    model = LSTM(4, 8, proj_size=4, block_size=4).eval()  # float32; float64 states go to the torch path
+    hx = (torch.zeros(1, 1, 4, dtype=torch.float64), torch.zeros(1, 1, 8, dtype=torch.float64))
+    with torch.no_grad(), pytest.raises(RuntimeError, match="same dtype"):
+        model(torch.randn(3, 1, 4), hx)

@@ -39,7 +39,8 @@ class Plans:
     def pick(self, x: Tensor) -> object | None:
         """The plan for input ``x`` (T, B, in) (None: no fused form, use the training path)."""
         compiled = self.compiled
-        if compiled is not None and x.shape[1] <= MAX_COMPILED_BATCH and x.dtype == compiled.dtype:
+        if compiled is not None and x.shape[1] <= MAX_COMPILED_BATCH and x.dtype == compiled.dtype \
+                and x.is_cpu:
             return compiled
         return self.fused
 

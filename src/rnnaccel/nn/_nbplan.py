@@ -32,6 +32,8 @@ def load_kernels() -> ModuleType | None:
         return importlib.import_module("rnnaccel.nn._nbkernels")
     except ImportError:
         return None
+    except RuntimeError:  # numba found no writable cache location for ``cache=True``: use the torch path
+        return None
 
 
 def kernel_constants(dtype: torch.dtype) -> np.ndarray:

@@ -69,7 +69,7 @@ class LSTMDirection(nn.Module):
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
-        if _fast_ok(self):
+        if _fast_ok(self) and state[0].dtype == state[1].dtype == x.dtype:
             plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
             if plan is not None:
                 return plan.run(x, self.ih, state, reverse)
@@ -98,7 +98,7 @@ class GRUDirection(nn.Module):
     def forward(self, x: Tensor, h: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor]:
         """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
         gates_x = self.ih(x)
-        if _fast_ok(self):
+        if _fast_ok(self) and h.dtype == x.dtype:
             plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x)
             if plan is not None:
                 return plan.run(gates_x, h, reverse)
@@ -218,7 +218,7 @@ class LSTM(_RNNBase):
         h0 = self._check_state(h0, "h_0", x.shape[1], out_size, x, batched)
         c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
         plans = self._compiled_plans(x) if _fast_ok(self) else None
-        if plans is not None:
+        if plans is not None and h0.dtype == c0.dtype == x.dtype:  # else the torch path reports the mismatch
             x, h_n, c_n = _nbplan.run_lstm_stack(plans, x, h0, c0)
             return self._finish_output(x, batched), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
         hs, cs = [], []
@@ -252,7 +252,7 @@ class LSTM(_RNNBase):
                 else None
             cache = (_fused.Watch.of(self), plans, plans[0][0][0].dtype if usable else None)
             self._compiled_cache = cache
-        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2]:
+        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2] or not x.is_cpu:
             return None
         return cache[1]
 
