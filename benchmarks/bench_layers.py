@@ -10,7 +10,7 @@ prepared arrays) and the rest (Python/torch work of ``forward``), and records CP
 which excludes time the process waits for a core on a loaded machine) beside wall time.
 Compile time is excluded: every model runs a warm-up first (numba caches compiled code on disk).
 
-    python benchmarks/bench_layers.py [--quick] [--threads 1]
+    python benchmarks/bench_layers.py [--quick] [--threads 1] [--torch-path]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import click
 import numpy as np
 import torch
 
-from rnnaccel.nn import LSTM, mults_per_frame
+from rnnaccel.nn import LSTM, _fused, mults_per_frame
 from rnnaccel.nn._nbplan import load_kernels
 
 SHAPE = {"input_size": 153, "hidden_size": 1024, "proj_size": 512}
@@ -82,7 +82,8 @@ def _measure(models: dict, case: str, data: torch.Tensor, reps: int) -> dict[str
     entries = dict(models)
     for name, model in models.items():  # warm-up (numba compile/cache load, plan caches, allocator)
         timers[name](model, data[:4])
-        if case == "stream" and name != "dense" and model.layers[0][0]._fast_cache[1].compiled is not None:
+        plans = None if name == "dense" else model.layers[0][0]._fast_cache[1]
+        if case == "stream" and plans is not None and plans.pick(data[:1]) is plans.compiled:
             entries[f"{name} kernel"], timers[f"{name} kernel"] = None, _KernelOnly(model, data.shape[-1])
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in entries}
     for _ in range(reps):  # interleaved, so load changes hit all models alike
@@ -137,8 +138,11 @@ def _echo_table(rows: list[dict], sfx: str) -> None:
 @click.option("--quick", is_flag=True, help="Short run (fewer frames and repetitions).")
 @click.option("--threads", default=1, show_default=True, help="torch.set_num_threads.")
 @click.option("--reps", default=None, type=int, help="Repetitions per model (default 7, quick 3).")
-def main(quick: bool, threads: int, reps: int | None) -> None:
+@click.option("--torch-path", is_flag=True, help="Time the torch fused path (what runs without numba).")
+def main(quick: bool, threads: int, reps: int | None, torch_path: bool) -> None:
     torch.set_num_threads(threads)
+    if torch_path:  # no batch is small enough for the compiled kernels: the path taken when numba is missing
+        _fused.MAX_COMPILED_BATCH = 0
     torch.manual_seed(0)
     warnings.filterwarnings("ignore", message="LSTM with projections")
     reps = reps or (3 if quick else 7)
@@ -148,7 +152,7 @@ def main(quick: bool, threads: int, reps: int | None) -> None:
     with torch.inference_mode():
         times = {"stream_b1": _measure(models, "stream", torch.randn(frames, 1, 153), reps),
                  "whole_b32": _measure(models, "whole", torch.randn(steps, 32, 153), reps)}
-    rows, compiled = _rows(times), load_kernels() is not None
+    rows, compiled = _rows(times), load_kernels() is not None and not torch_path
     click.echo(f"threads={threads} reps={reps} stream frames={frames} whole steps={steps}x32 compiled "
                f"kernels (numba)={compiled} load average {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}")
     click.echo("µs per frame, wall-clock medians; dense peer = torch.nn.LSTM(153, 1024, proj_size=512), "
