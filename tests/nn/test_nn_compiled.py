@@ -138,9 +138,11 @@ def test_numba_missing_falls_back_to_torch_fused(monkeypatch: pytest.MonkeyPatch
 
 
 def test_plan_rebuilt_after_parameter_update_and_replacement() -> None:
-    model = LSTM(4, 8, proj_size=4, peephole=True, block_size=4).double().eval()
+    model = LSTM(4, 8, proj_size=4, peephole=True, block_size=4).eval()
     x = torch.randn(3, 1, 4, dtype=torch.float64)
     with torch.no_grad():
+        model(x.float())
+        model.double()  # cast after a float32 compiled call: new storage, new plans
         model(x)
         model.layers[0][0].hh.weight.mul_(2.0)
         model.layers[0][0].w_co = torch.nn.Parameter(torch.randn(8, dtype=torch.float64))

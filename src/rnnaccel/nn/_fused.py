@@ -187,7 +187,9 @@ class GRUPlan:
             return None
         return cls(_plan(d.hh), _tmajor_vec(d.hh.bias, k))
 
-    def run(self, gates_x: Tensor, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+        """``x`` (T, B, in), ``ih`` the input role (applied to all timesteps at once), ``h0`` (B, H)."""
+        gates_x = ih(x)
         hh, k = self.hh, self.hh.k
         length, batch = gates_x.shape[:2]
         xt = to_tmajor(gates_x, k).view(length, k, 3, -1, batch)

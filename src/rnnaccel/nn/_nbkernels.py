@@ -295,21 +295,23 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
 
 
 @njit(**_JIT)
-def gru_run(gx, h0, y, y_off, hn, whr, whi, b_hh, dft, cst, ilike, reverse):
-    """GRU direction (torch semantics) from the time-domain input part ``gx (T, B, 3H)`` (``b_ih`` included).
+def gru_run(x, gx, h0, y, hn, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, reverse):
+    """GRU direction (torch semantics) over ``x (T, B, in)`` into ``y (T, B, H)`` and ``hn (B, H)``.
 
-    ``whr/whi (F, H/k, 3H/k)`` recurrent spectra, ``b_hh`` gate-major t-major ``(3, k, H/k)``:
+    Input part: ``wxr/wxi (F, q_in, 3H/k)`` spectra of a fused circulant input role (``gx`` is then
+    ``(T, B, 0)``), or ``q_in = 0`` and ``gx (T, B, 3H)`` its time-domain output (``b_ih`` included).
+    ``whr/whi (F, H/k, 3H/k)`` recurrent spectra; ``b_ih``, ``b_hh`` gate-major t-major ``(3, k, H/k)``:
     r, z = σ(x + h); n = tanh(x_n + r∘h_n); h_t = (1 - z)∘n + z∘h_{t-1}.
     """
     cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
     nbins, k = cr.shape
-    length, batch = gx.shape[0], gx.shape[1]
-    m = whr.shape[1]
-    n = k * m
-    zr, zi = np.empty((nbins, m), gx.dtype), np.empty((nbins, m), gx.dtype)
-    ar, ai = np.empty((nbins, 3 * m), gx.dtype), np.empty((nbins, 3 * m), gx.dtype)
-    gh, gxs = np.empty((3, k, m), gx.dtype), np.zeros((3, k, m), gx.dtype)
-    h, work = np.empty((k, m), gx.dtype), np.empty((2, 2 * n), gx.dtype)
+    length, batch, q_in, m = x.shape[0], x.shape[1], wxr.shape[1], whr.shape[1]
+    n, dt = k * m, x.dtype
+    zr, zi, ar, ai = (np.empty((nbins, m), dt), np.empty((nbins, m), dt), np.empty((nbins, 3 * m), dt),
+                      np.empty((nbins, 3 * m), dt))
+    xr, xi, xt = np.empty((nbins, q_in), dt), np.empty((nbins, q_in), dt), np.empty((k, q_in), dt)
+    gh, gxs, h = np.empty((3, k, m), dt), np.empty((3, k, m), dt), np.empty((k, m), dt)
+    work = np.empty((2, 2 * n), dt)
     bits = work[1].view(ilike.dtype)
     hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
     for b in range(batch):
@@ -320,15 +322,28 @@ def gru_run(gx, h0, y, y_off, hn, whr, whi, b_hh, dft, cst, ilike, reverse):
             _mac(whr, whi, zr, zi, ar, ai, k)
             _idft(ar, ai, gr, gi, gh)
             _add_into(ghf, b_hh.reshape(3 * n))
-            _zero(gxf)
-            _add_natural(gxs, gx[t, b])
-            for i in range(2 * n):
-                gxf[i] += ghf[i]
-            _sigmoid(gxf[:2 * n], work, bits, cst)
-            for i in range(n):
-                gxf[2 * n + i] += gxf[i] * ghf[2 * n + i]
-            _tanh(gxf[2 * n:], work, bits, cst)
-            for i in range(n):
-                hf[i] = gxf[2 * n + i] + gxf[n + i] * (hf[i] - gxf[2 * n + i])
-            _from_tmajor(h, y[t, b, y_off:y_off + n])
+            if q_in > 0:
+                _to_tmajor(x[t, b], xt)
+                _dft(xt, cr, ci, xr, xi, 0)
+                _mac(wxr, wxi, xr, xi, ar, ai, k)
+                _idft(ar, ai, gr, gi, gxs)
+                _add_into(gxf, b_ih.reshape(3 * n))
+            else:
+                _add_natural(_zero(gxf).reshape(3, k, m), gx[t, b])
+            _gru_cell(gxf, ghf, hf, work, bits, cst)
+            _from_tmajor(h, y[t, b])
         _from_tmajor(h, hn[b])
+
+
+@njit(**_JIT)
+def _gru_cell(gx, gh, h, work, bits, cst):
+    """GRU update on flat gate-major t-major pre-activations ``gx``, ``gh`` (3n); ``h`` (n) in place."""
+    n = h.shape[0]
+    for i in range(2 * n):
+        gx[i] += gh[i]
+    _sigmoid(gx[:2 * n], work, bits, cst)
+    for i in range(n):
+        gx[2 * n + i] += gx[i] * gh[2 * n + i]
+    _tanh(gx[2 * n:], work, bits, cst)
+    for i in range(n):
+        h[i] = gx[2 * n + i] + gx[n + i] * (h[i] - gx[2 * n + i])

@@ -199,14 +199,22 @@ def run_lstm_stack(layers: list[list[tuple[NumbaLSTMPlan, nn.Module | None]]], x
 
 @dataclass(frozen=True)
 class NumbaGRUPlan:
-    """GRU direction for ``_nbkernels.gru_run``: ``hh`` circulant with a k dividing H."""
+    """GRU direction for ``_nbkernels.gru_run``: ``hh`` circulant with a k dividing H.
+
+    An input role circulant with the same k is fused (its DFT/MACs/IDFT run in the kernel, per step);
+    otherwise its output for all timesteps is one batched op passed to the kernel.
+    """
 
     run_kernel: object
     dtype: torch.dtype
     common: _Common
+    wxr: np.ndarray  # (F, q_in, 3H/k); q_in = 0 when the input role is not fused
+    wxi: np.ndarray
+    b_ih: np.ndarray  # (3, k, H/k), zeros when not fused (then inside ``ih(x)``) or without bias
     whr: np.ndarray  # (F, H/k, 3H/k)
     whi: np.ndarray
     b_hh: np.ndarray  # (3, k, H/k)
+    fused_input: bool
     hidden: int
 
     @classmethod
@@ -214,18 +222,22 @@ class NumbaGRUPlan:
         kernels, k = load_kernels(), _block(d.hh, d.hidden_size)
         if kernels is None or k is None or not _supported(d):
             return None
-        np_dtype = _DTYPES[d.hh.weight.dtype][0]
-        bias = np.zeros(3 * d.hidden_size) if d.hh.bias is None else d.hh.bias
-        arrays = [*spectra(d.hh), gate_major(bias, 3, k)]
+        np_dtype, hidden = _DTYPES[d.hh.weight.dtype][0], d.hidden_size
+        fused = _block(d.ih, 3 * hidden) == k
+        wx = spectra(d.ih) if fused else (np.zeros((k // 2 + 1, 0, 3 * hidden // k)),) * 2
+        biases = [role.bias if fused or role is d.hh else None for role in (d.ih, d.hh)]
+        biases = [gate_major(np.zeros(3 * hidden) if b is None else b, 3, k) for b in biases]
+        arrays = [*wx, biases[0], *spectra(d.hh), biases[1]]
         arrays = [np.ascontiguousarray(a, dtype=np_dtype) for a in arrays]
         dtype = d.hh.weight.dtype
-        return cls(kernels.gru_run, dtype, _Common.build(k, dtype), *arrays, d.hidden_size)
+        return cls(kernels.gru_run, dtype, _Common.build(k, dtype), *arrays, fused, hidden)
 
-    def run(self, gates_x: Tensor, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
-        """``gates_x`` (T, B, 3H) input part (``b_ih`` included), ``h0`` (B, H) -> ``(output, h_T)``."""
-        length, batch = gates_x.shape[:2]
-        y, h = gates_x.new_empty(length, batch, self.hidden), gates_x.new_empty(batch, self.hidden)
-        cm = self.common
-        self.run_kernel(_numpy(gates_x), _numpy(h0), y.numpy(), 0, h.numpy(), self.whr, self.whi, self.b_hh,
-                        cm.dft, cm.cst, cm.ilike, reverse)
-        return y, h
+    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+        """``x`` (T, B, in), ``ih`` the input role, ``h0`` (B, H) -> ``(output (T, B, H), h_T)``."""
+        length, batch = x.shape[0], x.shape[1]
+        dtype, cm = self.common.cst.dtype, self.common
+        y, h = np.empty((length, batch, self.hidden), dtype), np.empty((batch, self.hidden), dtype)
+        gx = cm.no_input if self.fused_input else _numpy(ih(x))
+        self.run_kernel(_numpy(x), gx, _numpy(h0), y, h, self.wxr, self.wxi, self.b_ih, self.whr, self.whi,
+                        self.b_hh, cm.dft, cm.cst, cm.ilike, reverse)
+        return torch.from_numpy(y), torch.from_numpy(h)

@@ -97,12 +97,11 @@ class GRUDirection(nn.Module):
 
     def forward(self, x: Tensor, h: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor]:
         """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
-        gates_x = self.ih(x)
         if _fast_ok(self) and h.dtype == x.dtype:
             plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x)
             if plan is not None:
-                return plan.run(gates_x, h, reverse)
-        outs = []
+                return plan.run(x, self.ih, h, reverse)
+        gates_x, outs = self.ih(x), []
         for t in _steps(gates_x.shape[0], reverse):
             h = gru_cell_step(gates_x[t], h, self.hh)
             outs.append(h)
