@@ -163,6 +163,21 @@ def test_compiled_gru_equals_training_path(cfg: dict, dtype: torch.dtype) -> Non
     assert _compiled_used(model)
 
 
+def test_compiled_gru_streaming_unbatched_equals_training_path() -> None:
+    model = GRU(6, 8, block_size=4).double()
+    x = torch.randn(5, 6, dtype=torch.float64)  # unbatched: (T, in)
+    y_train, h_train = model(x)
+    model.eval()
+    with torch.inference_mode():
+        h, ys = None, []
+        for t in range(x.shape[0]):
+            y, h = model(x[t:t + 1], h)
+            ys.append(y)
+    torch.testing.assert_close(torch.cat(ys), y_train.detach(), **TOL[torch.float64])
+    torch.testing.assert_close(h, h_train.detach(), **TOL[torch.float64])
+    assert h.shape == (1, 8) and model._compiled_cache[1] is not None
+
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-15), (np.float32, 3e-7)], ids=["f64", "f32"])
 def test_kernel_activations_match_libm(dtype: type, rtol: float) -> None:
     from rnnaccel.nn import _nbkernels

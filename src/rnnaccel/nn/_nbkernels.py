@@ -295,8 +295,10 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
 
 
 @njit(**_JIT)
-def gru_run(x, gx, h0, y, hn, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, reverse):
-    """GRU direction (torch semantics) over ``x (T, B, in)`` into ``y (T, B, H)`` and ``hn (B, H)``.
+def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, reverse):
+    """GRU direction (torch semantics) over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+H]`` and ``hn[idx]``.
+
+    ``h0``, ``hn`` are ``(layers*directions, B, H)``; ``idx`` picks this direction's slice.
 
     Input part: ``wxr/wxi (F, q_in, 3H/k)`` spectra of a fused circulant input role (``gx`` is then
     ``(T, B, 0)``), or ``q_in = 0`` and ``gx (T, B, 3H)`` its time-domain output (``b_ih`` included).
@@ -315,7 +317,7 @@ def gru_run(x, gx, h0, y, hn, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, r
     bits = work[1].view(ilike.dtype)
     hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
     for b in range(batch):
-        _to_tmajor(h0[b], h)
+        _to_tmajor(h0[idx, b], h)
         for s in range(length):
             t = length - 1 - s if reverse else s
             _dft(h, cr, ci, zr, zi, 0)
@@ -331,8 +333,8 @@ def gru_run(x, gx, h0, y, hn, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, r
             else:
                 _add_natural(_zero(gxf).reshape(3, k, m), gx[t, b])
             _gru_cell(gxf, ghf, hf, work, bits, cst)
-            _from_tmajor(h, y[t, b])
-        _from_tmajor(h, hn[b])
+            _from_tmajor(h, y[t, b, y_off:y_off + n])
+        _from_tmajor(h, hn[idx, b])
 
 
 @njit(**_JIT)

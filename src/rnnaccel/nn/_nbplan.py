@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["NumbaGRUPlan", "NumbaLSTMPlan", "kernel_constants", "load_kernels", "run_lstm_stack"]
+__all__ = ["NumbaGRUPlan", "NumbaLSTMPlan", "kernel_constants", "load_kernels", "run_direction", "run_stack"]
 
 _DTYPES = {torch.float32: (np.float32, np.int32, 127, 23), torch.float64: (np.float64, np.int64, 1023, 52)}
 _LN2_HI = 0.693145751953125  # 15 significant bits: n * _LN2_HI is exact for the |n| <= 127 used here
@@ -150,51 +150,58 @@ class NumbaLSTMPlan:
         return cls(kernels.lstm_run, dtype, _Common.build(k, dtype), *arrays, fused,
                    d.hidden_size, d.proj_size or d.hidden_size)
 
+    @property
+    def state_widths(self) -> tuple[int, int]:
+        return self.out, self.hidden
+
     def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
             ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in) -> ``(output (T, B, out), (h_T, c_T))``, as ``LSTMDirection.forward``."""
-        length, batch = x.shape[0], x.shape[1]
-        dtype = self.common.cst.dtype
-        y, h, c = (np.empty(shape, dtype) for shape in ((length, batch, self.out), (1, batch, self.out),
-                                                       (1, batch, self.hidden)))
-        h0, c0 = _numpy(state[0])[None], _numpy(state[1])[None]
-        self.kernel(_numpy(x), x if self.fused_input else ih(x), h0, c0, (y, 0), (h, c, 0), reverse)
-        return torch.from_numpy(y), (torch.from_numpy(h[0]), torch.from_numpy(c[0]))
+        y, (h, c) = run_direction(self, x, ih, state, reverse)
+        return y, (h, c)
 
-    def kernel(self, x: np.ndarray, x_t: Tensor, h0: np.ndarray, c0: np.ndarray, y: tuple[np.ndarray, int],
-               out: tuple[np.ndarray, np.ndarray, int], reverse: bool) -> None:
-        """The kernel on numpy views: output columns ``y[1]:`` of ``y[0]``, states ``out[0][out[2]]`` etc.
-
-        ``x_t`` is ``x`` as a tensor, or ``ih(x)`` for an unfused input role; ``h0, c0`` are
-        ``(L*D, B, width)`` with this direction at index ``out[2]``.
-        """
+    def kernel(self, x: np.ndarray, x_t: Tensor, states: tuple[np.ndarray, ...], y: tuple[np.ndarray, int],
+               outs: tuple[np.ndarray, ...], idx: int, reverse: bool) -> None:
+        """The kernel on numpy views: output columns ``y[1]:`` of ``y[0]``; ``states``/``outs`` = (h, c),
+        each ``(L*D, B, width)`` with this direction at ``idx``; ``x_t`` is ``x`` as a tensor, or
+        ``ih(x)`` for an unfused input role."""
         cm = self.common
         gx = cm.no_input if self.fused_input else _numpy(x_t)
-        self.run_kernel(x, gx, h0, c0, y[0], y[1], out[0], out[1], out[2], self.wzr, self.wzi, self.wpr,
-                        self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike, reverse)
+        self.run_kernel(x, gx, states[0], states[1], y[0], y[1], outs[0], outs[1], idx, self.wzr, self.wzi,
+                        self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike, reverse)
 
 
-def run_lstm_stack(layers: list[list[tuple[NumbaLSTMPlan, nn.Module | None]]], x: Tensor, h0: Tensor,
-                   c0: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """All layers and directions of an LSTM in eval mode: ``(output (T, B, D*out), h_n, c_n)``.
+def run_direction(plan: NumbaLSTMPlan | NumbaGRUPlan, x: Tensor, ih: nn.Module, states: tuple[Tensor, ...],
+                  reverse: bool) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """One direction: ``x`` (T, B, in), states ``(B, width)`` -> ``(output (T, B, out), final states)``."""
+    y, outs = run_stack([[(plan, None if plan.fused_input else ih)]], x, tuple(s[None] for s in states),
+                        reverse)
+    return y, tuple(o[0] for o in outs)
 
-    ``layers[l][d] = (plan, ih)`` with ``ih`` the input role when it is not fused into the kernel. Kernels
-    write straight into the output and state arrays (no per-direction stack/cat, no slicing here): when
-    streaming one frame per call such per-call Python work costs as much as the kernel itself.
+
+def run_stack(layers: list[list[tuple[NumbaLSTMPlan | NumbaGRUPlan, nn.Module | None]]], x: Tensor,
+              states: tuple[Tensor, ...], reverse: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """All layers and directions of an LSTM/GRU in eval mode: ``(output (T, B, D*out), final states)``.
+
+    ``layers[l][d] = (plan, ih)`` with ``ih`` the input role when it is not fused into the kernel;
+    ``states`` are ``(L*D, B, width)`` ((h, c) or (h,)); direction 1 runs reversed (``reverse`` flips a
+    single direction). Kernels write straight into the output and state arrays (no per-direction
+    stack/cat or slicing): when streaming one frame per call such Python work costs as much as the kernel.
     """
     length, batch, idx = x.shape[0], x.shape[1], 0
     first = layers[0][0][0]
     dtype, n_states = first.common.cst.dtype, len(layers) * len(layers[0])
-    hn, cn = np.empty((n_states, batch, first.out), dtype), np.empty((n_states, batch, first.hidden), dtype)
-    h0n, c0n = _numpy(h0), _numpy(c0)
+    outs = tuple(np.empty((n_states, batch, width), dtype) for width in first.state_widths)
+    ins = tuple(_numpy(s) for s in states)
     for directions in layers:
         yn = np.empty((length, batch, first.out * len(directions)), dtype)
         xn = _numpy(x)
         for d, (plan, ih) in enumerate(directions):
-            plan.kernel(xn, x if ih is None else ih(x), h0n, c0n, (yn, d * first.out), (hn, cn, idx), d == 1)
+            x_t = x if ih is None else ih(x)
+            plan.kernel(xn, x_t, ins, (yn, d * first.out), outs, idx, reverse or d == 1)
             idx += 1
         x = torch.from_numpy(yn)
-    return x, torch.from_numpy(hn), torch.from_numpy(cn)
+    return x, tuple(torch.from_numpy(o) for o in outs)
 
 
 @dataclass(frozen=True)
@@ -232,12 +239,23 @@ class NumbaGRUPlan:
         dtype = d.hh.weight.dtype
         return cls(kernels.gru_run, dtype, _Common.build(k, dtype), *arrays, fused, hidden)
 
+    @property
+    def out(self) -> int:
+        return self.hidden
+
+    @property
+    def state_widths(self) -> tuple[int]:
+        return (self.hidden,)
+
     def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
         """``x`` (T, B, in), ``ih`` the input role, ``h0`` (B, H) -> ``(output (T, B, H), h_T)``."""
-        length, batch = x.shape[0], x.shape[1]
-        dtype, cm = self.common.cst.dtype, self.common
-        y, h = np.empty((length, batch, self.hidden), dtype), np.empty((batch, self.hidden), dtype)
-        gx = cm.no_input if self.fused_input else _numpy(ih(x))
-        self.run_kernel(_numpy(x), gx, _numpy(h0), y, h, self.wxr, self.wxi, self.b_ih, self.whr, self.whi,
-                        self.b_hh, cm.dft, cm.cst, cm.ilike, reverse)
-        return torch.from_numpy(y), torch.from_numpy(h)
+        y, (h,) = run_direction(self, x, ih, (h0,), reverse)
+        return y, h
+
+    def kernel(self, x: np.ndarray, x_t: Tensor, states: tuple[np.ndarray, ...], y: tuple[np.ndarray, int],
+               outs: tuple[np.ndarray, ...], idx: int, reverse: bool) -> None:
+        """As ``NumbaLSTMPlan.kernel`` with states ``(h,)``."""
+        cm = self.common
+        gx = cm.no_input if self.fused_input else _numpy(x_t)
+        self.run_kernel(x, gx, states[0], y[0], y[1], outs[0], idx, self.wxr, self.wxi, self.b_ih, self.whr,
+                        self.whi, self.b_hh, cm.dft, cm.cst, cm.ilike, reverse)

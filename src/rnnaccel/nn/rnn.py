@@ -138,6 +138,7 @@ class _RNNBase(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.block_sizes = resolve_block_sizes(block_size, num_layers)
         self._factory = factory
+        self._compiled_cache: tuple | None = None
 
     def _build_layers(self, out_size: int) -> None:
         layers = []
@@ -179,6 +180,26 @@ class _RNNBase(nn.Module):
             raise ValueError(f"{name} has shape {tuple(state.shape)}, expected {shown}")
         return state if batched else state.unsqueeze(1)
 
+    def _compiled_plans(self, x: Tensor) -> list[list[tuple[object, nn.Module | None]]] | None:
+        """``[layer][direction] = (compiled plan, unfused input role or None)`` when every direction has a
+        compiled plan for this input, else None.
+
+        Cached with one ``Watch`` over the whole stack (per-direction checks, even the ``self.layers``
+        lookup, are a visible part of a streaming frame); the plans are the directions' cached ones.
+        """
+        cache = self._compiled_cache
+        if cache is None or not cache[0].fresh():
+            plans = [[(_fused.cached_plan(d, *self._plan_types).compiled, d.ih) for d in dirs]
+                     for dirs in self.layers]
+            usable = all(p is not None for dirs in plans for p, _ in dirs)
+            plans = [[(p, None if p.fused_input else ih) for p, ih in dirs] for dirs in plans] if usable \
+                else None
+            cache = (_fused.Watch.of(self), plans, plans[0][0][0].dtype if usable else None)
+            self._compiled_cache = cache
+        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2] or not x.is_cpu:
+            return None
+        return cache[1]
+
     def _between_layers(self, y: Tensor, layer: int) -> Tensor:
         if self.dropout > 0 and self.training and layer < self.num_layers - 1:
             return nn.functional.dropout(y, self.dropout, training=True)
@@ -191,6 +212,8 @@ class LSTM(_RNNBase):
     ``block_size``: None | int | ``{"input"|"recurrent"|"projection": int | None}`` | one such per layer.
     """
 
+    _plan_types = (_fused.LSTMPlan, _nbplan.NumbaLSTMPlan)
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device: torch.device | str | None = None,
@@ -201,7 +224,6 @@ class LSTM(_RNNBase):
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}), got {proj_size!r}")
         self.proj_size, self.peephole = proj_size, bool(peephole)
-        self._compiled_cache: tuple | None = None
         self._build_layers(proj_size or hidden_size)
 
     def _make_direction(self, width: int, sizes: dict[str, int | None]) -> LSTMDirection:
@@ -218,7 +240,7 @@ class LSTM(_RNNBase):
         c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
         plans = self._compiled_plans(x) if _fast_ok(self) else None
         if plans is not None and h0.dtype == c0.dtype == x.dtype:  # else the torch path reports the mismatch
-            x, h_n, c_n = _nbplan.run_lstm_stack(plans, x, h0, c0)
+            x, (h_n, c_n) = _nbplan.run_stack(plans, x, (h0, c0))
             return self._finish_output(x, batched), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
         hs, cs = [], []
         for layer, directions in enumerate(self.layers):
@@ -234,26 +256,6 @@ class LSTM(_RNNBase):
         if not batched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish_output(x, batched), (h_n, c_n)
-
-    def _compiled_plans(self, x: Tensor) -> list[list[tuple[_nbplan.NumbaLSTMPlan, nn.Module | None]]] | None:
-        """``[layer][direction] = (compiled plan, unfused input role or None)`` when every direction has a
-        compiled plan for this input, else None.
-
-        Cached with one ``Watch`` over the whole stack (per-direction checks, even the ``self.layers``
-        lookup, are a visible part of a streaming frame); the plans are the directions' cached ones.
-        """
-        cache = self._compiled_cache
-        if cache is None or not cache[0].fresh():
-            plans = [[(_fused.cached_plan(d, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).compiled, d.ih)
-                      for d in dirs] for dirs in self.layers]
-            usable = all(p is not None for dirs in plans for p, _ in dirs)
-            plans = [[(p, None if p.fused_input else ih) for p, ih in dirs] for dirs in plans] if usable \
-                else None
-            cache = (_fused.Watch.of(self), plans, plans[0][0][0].dtype if usable else None)
-            self._compiled_cache = cache
-        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2] or not x.is_cpu:
-            return None
-        return cache[1]
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:
@@ -271,6 +273,8 @@ class LSTM(_RNNBase):
 class GRU(_RNNBase):
     """Drop-in ``torch.nn.GRU`` with block-circulant ``block_size`` (roles "input", "recurrent")."""
 
+    _plan_types = (_fused.GRUPlan, _nbplan.NumbaGRUPlan)
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None, *,
@@ -286,6 +290,10 @@ class GRU(_RNNBase):
         """As ``torch.nn.GRU.forward``: returns ``(output, h_n)``."""
         x, batched = self._prepare_input(input)
         h0 = self._check_state(hx, "h_0", x.shape[1], self.hidden_size, x, batched)
+        plans = self._compiled_plans(x) if _fast_ok(self) else None
+        if plans is not None and h0.dtype == x.dtype:  # else the torch path reports the mismatch
+            x, (h_n,) = _nbplan.run_stack(plans, x, (h0,))
+            return self._finish_output(x, batched), (h_n if batched else h_n[:, 0])
         hs = []
         for layer, directions in enumerate(self.layers):
             outs = []
