@@ -14,6 +14,7 @@ _COMMANDS: dict[str, str] = {
     "info": "rnnaccel.cli_info:info",
     "data": "rnnaccel.cli_data:data",
     "train": "rnnaccel.cli_train:train",
+    "flow": "rnnaccel.cli_flow:flow",
     "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
     "simulate": "rnnaccel.cli_simulate:simulate",
     "compress": "rnnaccel.cli_compress:compress",

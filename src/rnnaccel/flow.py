@@ -1,0 +1,226 @@
+"""The E-RNN flow end to end on a corpus, the README's main job.
+
+1. corpus: the built-in synthetic TIMIT-layout corpus is synthesized when ``corpus`` is missing;
+2. dense: a phone recognizer is trained (or resumed from its checkpoint) with ``rnnaccel.train``;
+3. Phase I: ADMM towards block-circulant weights, hard projection, fine-tuning (``rnnaccel.compress``);
+4. fixed point: a quantization preset (C-LSTM's 16-bit + PWL by default), post-training or with
+   quantization-aware fine-tuning (``qat_epochs``);
+5. integer engine: ``rnnaccel.ref`` runs the whole test split (its PER and overflow counts are
+   reported) and must equal the torch fake-quant model code for code on ``check_utterances``;
+6. Phase II: the chosen model is sized on an FPGA (``rnnaccel.hw.fpga``) and simulated on E-PUR
+   (``rnnaccel.hw.epur``, with MWL).
+
+The result is one JSON report (written atomically). The library reports progress through ``log``
+(the CLI prints it); it never prints itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["FlowConfig", "load_flow_config", "run_flow"]
+
+Log = Callable[[str], None]
+
+
+class FlowADMM(BaseModel):
+    """ADMM schedule of the flow (assumed values: E-RNN's ρ and epochs are not published)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    iterations: int = Field(default=4, ge=1)
+    epochs_per_iteration: int = Field(default=1, ge=1)
+    rho0: float = Field(default=0.02, gt=0)
+    rho_growth: float = Field(default=3.0, ge=1)
+    rho_max: float = Field(default=10.0, gt=0)
+    finetune_epochs: int = Field(default=2, ge=0)
+
+
+class FlowConfig(BaseModel):
+    """Settings of :func:`run_flow`; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    train_config: str = "configs/train_bilstm.toml"
+    synth_utterances: int = Field(default=2000, ge=20)
+    synth_seed: int = 0
+    block_size: int = Field(default=8, ge=2)
+    admm: FlowADMM = FlowADMM()
+    quant: Literal["16bit", "12bit"] = "16bit"
+    qat_epochs: int = Field(default=0, ge=0)
+    check_utterances: int = Field(default=16, ge=1)
+    fpga_device: str = "ku060"
+    out_dir: str = "runs/flow"
+    report: str = "results/flow.json"
+
+
+def load_flow_config(path: str | Path) -> FlowConfig:
+    """Parse a TOML flow config into a validated :class:`FlowConfig`."""
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"flow config {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    return FlowConfig.model_validate(data)
+
+
+def _ensure_corpus(cfg: FlowConfig, corpus: str, log: Log) -> None:
+    if Path(corpus).is_dir():
+        log(f"corpus: {corpus} (present)")
+        return
+    from rnnaccel.data.synth import synthesize_corpus
+
+    log(f"corpus: synthesizing {cfg.synth_utterances} utterances into {corpus} (seed {cfg.synth_seed})")
+    synthesize_corpus(corpus, cfg.synth_utterances, seed=cfg.synth_seed)
+
+
+def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.Module, dict]:
+    from rnnaccel.train import train
+
+    log(f"dense: training {train_cfg.model.cell} (resumes from {train_cfg.out_dir} when present)")
+    result = train(train_cfg, data=data, resume=True, progress=progress)
+    return result.model, {"per_curve": [r.__dict__ for r in result.history]}
+
+
+def _admm(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
+    from rnnaccel.compress import ADMMSchedule
+    from rnnaccel.compress.pipeline import admm_flow
+
+    a = cfg.admm
+    schedule = ADMMSchedule(a.iterations, a.epochs_per_iteration, a.rho0, a.rho_growth, a.rho_max)
+    log(f"phase I: ADMM to block size {cfg.block_size} ({a.iterations} iterations, {a.finetune_epochs} "
+        "fine-tuning epochs)")
+    flow = admm_flow(dense, train_cfg, cfg.block_size, schedule, a.finetune_epochs, data,
+                     Path(cfg.out_dir) / "admm", progress)
+    residuals = [round(entry.residual, 6) for entry in flow.admm_log]
+    return flow.model, {"stages": flow.stages, "residuals": residuals}
+
+
+def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
+    """Fake-quantize with the preset; quantization-aware fine-tuning only when ``qat_epochs`` > 0 (the
+    fake-quant model trains ~40-150x slower than the float one, so the default is post-training)."""
+    from rnnaccel.compress.pipeline import QuantRecognizer, qat_flow
+    from rnnaccel.compress.trials import quant_preset
+
+    if not cfg.qat_epochs:
+        log(f"fixed point: {cfg.quant} post-training quantization with PWL activations")
+        return QuantRecognizer(model, quant_preset(cfg.quant)), {"stages": {}}
+    log(f"fixed point: {cfg.quant} quantization-aware fine-tuning ({cfg.qat_epochs} epochs; slow)")
+    flow = qat_flow(model, train_cfg, quant_preset(cfg.quant), cfg.qat_epochs, data,
+                    Path(cfg.out_dir) / "qat", progress)
+    return flow.model, {"stages": flow.stages}
+
+
+def _int_batch(wrapped, int_model, feats: list[torch.Tensor]) -> tuple[np.ndarray, Any]:
+    """One padded batch through the integer engine: (input codes, RefResult)."""
+    from rnnaccel.quant import quantize_float
+    from rnnaccel.ref import run_int_model
+
+    x = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True).numpy()
+    codes, _ = quantize_float(x, wrapped.rnn.config.input)
+    return codes, run_int_model(int_model, codes)
+
+
+def _bit_exact(wrapped, codes: np.ndarray, res) -> bool:
+    """The fake-quant torch model on the same input codes gives the same output codes."""
+    with torch.no_grad():
+        y, _ = wrapped.rnn(torch.from_numpy(codes * wrapped.rnn.config.input.lsb))
+    return bool(np.array_equal(y.numpy() * 2.0**res.output_format.frac, res.output))
+
+
+@torch.no_grad()
+def _logprobs(wrapped, values: np.ndarray) -> np.ndarray:
+    """The float output layer on the integer engine's outputs (exact values code * lsb)."""
+    out = wrapped.output(torch.from_numpy(values).to(wrapped.output.weight.dtype))
+    return torch.log_softmax(out, dim=-1).numpy()
+
+
+def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 32) -> dict:
+    """PER of the integer engine on the whole test split (batched and padded as ``rnnaccel.train``
+    evaluates), overflow counts, and bit-exactness against fake-quant torch on ``check_utterances``."""
+    from rnnaccel.compress import find_rnn
+    from rnnaccel.ref import export_model
+    from rnnaccel.train import greedy_decode, phone_error_rate
+
+    int_model = export_model(find_rnn(wrapped), wrapped.rnn.config)
+    n = min(cfg.check_utterances, len(test_set))
+    log(f"integer engine: {len(test_set)} test utterances; bit-exactness vs fake-quant torch on {n}")
+    t0 = time.perf_counter()
+    codes, res = _int_batch(wrapped, int_model, [test_set.feats[i] for i in range(n)])
+    exact = _bit_exact(wrapped, codes, res)
+    order = sorted(range(len(test_set)), key=lambda i: test_set.feats[i].shape[0])
+    hyps, overflows = [], dict.fromkeys(res.overflows, 0)
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        _, res = _int_batch(wrapped, int_model, [test_set.feats[i] for i in idx])
+        overflows = {k: overflows[k] + v for k, v in res.overflows.items()}
+        logp = _logprobs(wrapped, res.values)
+        hyps += [greedy_decode(logp[r, : test_set.feats[i].shape[0]]) for r, i in enumerate(idx)]
+    refs = [test_set.phones[i].tolist() for i in order]
+    return {"utterances": len(test_set), "checked_utterances": n, "bit_exact": exact,
+            "per_integer_engine": round(phone_error_rate(refs, hyps), 5), "overflows": overflows,
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _hardware(cfg: FlowConfig, train_cfg, input_size: int, log: Log) -> dict:
+    """FPGA sizing and E-PUR simulation of the chosen model's shape."""
+    m = train_cfg.model
+    bits = 16 if cfg.quant == "16bit" else 12
+    log(f"phase II: FPGA {cfg.fpga_device} sizing and E-PUR simulation of the block-{cfg.block_size} model")
+    return {"fpga": _fpga(cfg, m, input_size, bits), "epur": _epur(cfg, m, input_size)}
+
+
+def _fpga(cfg: FlowConfig, m, input_size: int, bits: int) -> dict:
+    from rnnaccel.hw.fpga import CirculantDesign, RnnShape, evaluate, fpga_device
+    from rnnaccel.hw.fpga.compare import ese_calibrated_power
+    from rnnaccel.hw.fpga.sizing import size_for_device
+
+    shape = RnnShape(m.cell, input_size, m.hidden_size, m.proj_size, m.num_layers, m.bidirectional,
+                     m.peephole)
+    dev, power = fpga_device(cfg.fpga_device), ese_calibrated_power(cfg.fpga_device)
+    base = CirculantDesign(block_gate=cfg.block_size, block_proj=cfg.block_size, weight_bits=bits,
+                           data_bits=bits, name=f"flow-k{cfg.block_size}-{bits}b")
+    report = evaluate(shape, size_for_device(shape, base, dev, power), dev, power)
+    return report.to_dict()
+
+
+def _epur(cfg: FlowConfig, m, input_size: int) -> dict:
+    from rnnaccel.hw.epur import LayerSpec, NetworkSpec, simulate
+    from rnnaccel.hw.epur import evaluate as epur_evaluate
+
+    layers, width = [], input_size
+    for _ in range(m.num_layers):
+        layers.append(LayerSpec(m.cell, width, m.hidden_size, m.proj_size, m.peephole, m.bidirectional,
+                                cfg.block_size))
+        width = layers[-1].output_size
+    net = NetworkSpec("flow", tuple(layers), seq_len=300, step_ms=10.0, description="3 s utterance")
+    return epur_evaluate(simulate(net, mwl=True)).summary()
+
+
+def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None) -> dict:
+    """Run the whole flow (module docstring) and write the JSON report; returns the report."""
+    from rnnaccel.compress.trials import write_json_atomic
+    from rnnaccel.train import load_config, load_data
+
+    log = log or (lambda _msg: None)
+    train_cfg = load_config(cfg.train_config)
+    _ensure_corpus(cfg, train_cfg.data.corpus, log)
+    data = load_data(train_cfg)
+    dense, dense_rep = _dense(train_cfg, data, progress, log)
+    circ, admm_rep = _admm(cfg, train_cfg, dense, data, progress, log)
+    quant, qat_rep = _quantize(cfg, train_cfg, circ, data, progress, log)
+    test_set = data[1]["test"] if "test" in data[1] else next(iter(data[1].values()))
+    report = {"config": cfg.model_dump(), "train_config": train_cfg.model_dump(), "dense": dense_rep,
+              "admm": admm_rep, "qat": qat_rep, "ref_check": _ref_check(cfg, quant, test_set, log),
+              "hardware": _hardware(cfg, train_cfg, data[0].feats[0].shape[1], log)}
+    write_json_atomic(cfg.report, report)
+    return report

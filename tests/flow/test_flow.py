@@ -1,0 +1,76 @@
+"""The end-to-end flow on a tiny synthetic corpus: every stage runs and the integer engine is bit-exact."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rnnaccel.cli import main
+from rnnaccel.flow import FlowConfig, load_flow_config
+
+pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite (apt-get install flite)")
+
+_TRAIN = """
+out_dir = "{out}/dense"
+[data]
+corpus = "{out}/corpus"
+cache_dir = "{out}/cache"
+eval_splits = ["test"]
+[model]
+cell = "lstm"
+hidden_size = 16
+num_layers = 1
+bidirectional = true
+[optim]
+epochs = 1
+batch_size = 8
+"""
+
+_FLOW = """
+train_config = "{out}/train.toml"
+synth_utterances = 40
+block_size = 4
+qat_epochs = {qat}
+check_utterances = 2
+out_dir = "{out}/flow"
+report = "{out}/flow.json"
+[admm]
+iterations = 1
+finetune_epochs = 0
+"""
+
+
+@pytest.mark.parametrize("qat", [0, 1])
+def test_flow_runs_end_to_end(tmp_path: Path, qat: int) -> None:
+    (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
+    (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=qat))
+    result = CliRunner().invoke(main, ["flow", "--config", str(tmp_path / "flow.toml"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "flow.json").read_text())
+    assert report["ref_check"]["bit_exact"] is True
+    assert len(report["admm"]["residuals"]) == 1
+    assert report["ref_check"]["per_integer_engine"] >= 0.0  # PER is unbounded above (insertions)
+    assert ("qat" in report["qat"]["stages"]) == bool(qat)
+    assert report["ref_check"]["utterances"] > report["ref_check"]["checked_utterances"] == 2
+    assert report["hardware"]["fpga"]["fits"] is True
+    assert report["hardware"]["epur"]["energy_j"] > 0
+    assert "bit-exact=True" in result.output
+
+
+def test_flow_config_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "flow.toml"
+    path.write_text("block_sise = 8\n")
+    with pytest.raises(ValueError, match="block_sise"):
+        load_flow_config(path)
+
+
+def test_flow_config_rejects_bad_block_size() -> None:
+    with pytest.raises(ValueError, match="block_size"):
+        FlowConfig(block_size=1)
+
+
+def test_flow_config_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="nope.toml"):
+        load_flow_config(tmp_path / "nope.toml")
