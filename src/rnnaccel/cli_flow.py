@@ -12,7 +12,8 @@ def _summary(report: dict) -> list[str]:
     ft = admm.get("finetune") or admm["projected"]
     lines = [
         f"dense PER            {report['dense']['per_curve'][-1]['per']}",
-        f"ADMM k={cfg['block_size']:<3d} PER       {ft[-1]['per']}  residuals {report['admm']['residuals']}",
+        f"{cfg['method']:6s} k={cfg['block_size']:<3d} PER     {ft[-1]['per']}  "
+        f"residuals {report['admm']['residuals']}",
     ]
     if "qat" in report["qat"]["stages"]:
         lines.append(f"{cfg['quant']} QAT PER       {report['qat']['stages']['qat'][-1]['per']}")

@@ -2,7 +2,8 @@
 
 1. corpus: the built-in synthetic TIMIT-layout corpus is synthesized when ``corpus`` is missing;
 2. dense: a phone recognizer is trained (or resumed from its checkpoint) with ``rnnaccel.train``;
-3. Phase I: ADMM towards block-circulant weights, hard projection, fine-tuning (``rnnaccel.compress``);
+3. Phase I: ADMM towards block-circulant weights, hard projection, fine-tuning (``rnnaccel.compress``),
+   or (``method = "direct"``) C-LSTM-style training of the projection's defining vectors;
 4. fixed point: a quantization preset (C-LSTM's 16-bit + PWL by default), post-training or with
    quantization-aware fine-tuning (``qat_epochs``);
 5. integer engine: ``rnnaccel.ref`` runs the whole test split (its PER and overflow counts are
@@ -50,7 +51,10 @@ class FlowConfig(BaseModel):
     synth_utterances: int = Field(default=2000, ge=20)
     synth_seed: int = 0
     block_size: int = Field(default=8, ge=2)
+    # "direct" by default: on the default corpus it measured better than ADMM (README, docs/compress.md)
+    method: Literal["admm", "direct"] = "direct"
     admm: FlowADMM = FlowADMM()
+    direct_epochs: int = Field(default=12, ge=1)
     quant: Literal["16bit", "12bit"] = "16bit"
     qat_epochs: int = Field(default=0, ge=0)
     check_utterances: int = Field(default=16, ge=1)
@@ -93,9 +97,16 @@ def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.M
 
 def _admm(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
     from rnnaccel.compress import ADMMSchedule
-    from rnnaccel.compress.pipeline import admm_flow
+    from rnnaccel.compress.pipeline import admm_flow, direct_flow
 
     a = cfg.admm
+    if cfg.method == "direct":
+        log(f"phase I: direct block-circulant training (C-LSTM style) at block size {cfg.block_size} from "
+            f"the projection of the dense model ({cfg.direct_epochs} epochs)")
+        flow = direct_flow(dense, train_cfg, cfg.block_size, cfg.direct_epochs, data,
+                           Path(cfg.out_dir) / "direct", progress)
+        return flow.model, {"stages": {"projected": flow.stages["projected"],
+                                       "finetune": flow.stages["direct"]}, "residuals": []}
     schedule = ADMMSchedule(a.iterations, a.epochs_per_iteration, a.rho0, a.rho_growth, a.rho_max)
     log(f"phase I: ADMM to block size {cfg.block_size} ({a.iterations} iterations, {a.finetune_epochs} "
         "fine-tuning epochs)")

@@ -33,6 +33,8 @@ train_config = "{out}/train.toml"
 synth_utterances = 40
 block_size = 4
 qat_epochs = {qat}
+method = "{method}"
+direct_epochs = 1
 check_utterances = 2
 out_dir = "{out}/flow"
 report = "{out}/flow.json"
@@ -42,15 +44,16 @@ finetune_epochs = 0
 """
 
 
-@pytest.mark.parametrize("qat", [0, 1])
-def test_flow_runs_end_to_end(tmp_path: Path, qat: int) -> None:
+@pytest.mark.parametrize(("qat", "method"), [(0, "admm"), (1, "direct")])
+def test_flow_runs_end_to_end(tmp_path: Path, qat: int, method: str) -> None:
     (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
-    (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=qat))
+    (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=qat, method=method))
     result = CliRunner().invoke(main, ["flow", "--config", str(tmp_path / "flow.toml"), "--no-progress"])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "flow.json").read_text())
     assert report["ref_check"]["bit_exact"] is True
-    assert len(report["admm"]["residuals"]) == 1
+    assert len(report["admm"]["residuals"]) == (1 if method == "admm" else 0)
+    assert "finetune" in report["admm"]["stages"] or method == "admm"  # direct: 1 epoch budget
     assert report["ref_check"]["per_integer_engine"] >= 0.0  # PER is unbounded above (insertions)
     assert ("qat" in report["qat"]["stages"]) == bool(qat)
     assert report["ref_check"]["utterances"] > report["ref_check"]["checked_utterances"] == 2
