@@ -4,6 +4,13 @@
     python benchmarks/compress_acceptance.py run --cell lstm      # resumable; one process per cell
     python benchmarks/compress_acceptance.py run --cell lstm --rho0 0.001   # ADMM rows under another ρ_0
     python benchmarks/compress_acceptance.py table                # results/compress_table.md
+    python benchmarks/compress_acceptance.py run --cell lstm --scale flow   # the main job's model size
+
+Scales: ``small`` (the first table: 600 training utterances, 1 layer × 64 cells, 6-epoch budgets, QAT
+1 epoch on 160 utterances) and ``flow`` (added once the layers trained ~4× faster: all 1,600 training
+utterances, 2 layers × 128 cells like ``configs/train_bilstm.toml``, 12-epoch budgets, ADMM 8 iterations
++ 4 fine-tuning epochs, post-training quantization only, because QAT through the fake-quant model of this
+size costs ~26 s per batch).
 
 Results: results/compress_acceptance_<cell>.json (all trials, PER per epoch, ADMM residuals). The
 settings are fixed below and were chosen before any run (no tuning against the table).
@@ -25,6 +32,11 @@ SETTINGS = TrainSettings(max_train_utterances=600, eval_split="test", num_layers
 ADMM = ADMMSettings(iterations=4, epochs_per_iteration=1, rho0=0.05, rho_growth=3.0, finetune_epochs=2)
 HIDDEN = 64
 RESULTS = Path("results")
+FLOW_SETTINGS = TrainSettings(max_train_utterances=None, eval_split="test", num_layers=2, bidirectional=True,
+                              batch_size=16, lr=2e-3, dense_epochs=6, direct_epochs=12, prune_epochs=12,
+                              qat_epochs=0, qat_train_utterances=None)
+FLOW_ADMM = ADMMSettings(iterations=8, epochs_per_iteration=1, rho0=0.02, rho_growth=2.0, finetune_epochs=4)
+FLOW_HIDDEN = 128
 
 
 def specs(cell: str) -> list[TrialSpec]:
@@ -33,6 +45,21 @@ def specs(cell: str) -> list[TrialSpec]:
     rows += [TrialSpec(cell, HIDDEN, "direct", k) for k in (4, 8, 16)]
     rows += [TrialSpec(cell, HIDDEN, "prune", sparsity=SETTINGS.prune_sparsity)]
     return rows + [TrialSpec(cell, HIDDEN, quant=q) for q in ("16bit", "12bit")]
+
+
+def flow_specs(cell: str) -> list[TrialSpec]:
+    """The ``flow`` scale's rows, most telling first (k = 8 and quantization before k = 4/16 and pruning)."""
+    h = FLOW_HIDDEN
+    rows = [TrialSpec(cell, h), TrialSpec(cell, h, "direct", 8), TrialSpec(cell, h, "admm", 8)]
+    rows += [TrialSpec(cell, h, quant=q) for q in ("16bit", "12bit")]
+    rows += [TrialSpec(cell, h, m, k) for k in (4, 16) for m in ("direct", "admm")]
+    return rows + [TrialSpec(cell, h, "prune", sparsity=FLOW_SETTINGS.prune_sparsity)]
+
+
+def run_flow_scale(cell: str) -> None:
+    """All rows of one cell at the ``flow`` scale (resumable: finished rows are skipped)."""
+    torch.set_num_threads(1)
+    _run_rows(cell, FLOW_SETTINGS, FLOW_ADMM, FLOW_HIDDEN, "_flow", flow_specs(cell))
 
 
 def run(cell: str, rho0: float | None = None, long: bool = False, dense_epochs: int | None = None) -> None:
@@ -53,9 +80,14 @@ def run(cell: str, rho0: float | None = None, long: bool = False, dense_epochs: 
         todo = [TrialSpec(cell, HIDDEN)]
     if tag:
         _copy_dense(cell, tag)
+    _run_rows(cell, settings, admm, HIDDEN, tag, todo)
+
+
+def _run_rows(cell: str, settings: TrainSettings, admm: ADMMSettings, hidden: int, tag: str,
+              todo: list[TrialSpec]) -> None:
     path = RESULTS / f"compress_acceptance_{cell}{tag}.json"
     done = json.loads(path.read_text()) if path.exists() else {"settings": {}, "trials": []}
-    done["settings"] = {"train": settings.model_dump(), "admm": admm.model_dump(), "hidden": HIDDEN}
+    done["settings"] = {"train": settings.model_dump(), "admm": admm.model_dump(), "hidden": hidden}
     runner = TrialRunner(settings, admm, f"runs/compress_accept/{cell}{tag}", progress=False)
     finished = {t["trial"] for t in done["trials"]}
     for spec in todo:
@@ -83,6 +115,8 @@ _VARIANTS = (("", ""), ("_rho0.001", " (ρ0=1e-3)"), ("_rho0.001_long", " (ρ0=1
 
 def _what(t: dict) -> str:
     s = t["spec"]
+    if s["quant"] != "float" and "qat" not in t["stages"]:
+        return f"{s['quant']} + PWL, post-training (dense)"
     if s["quant"] != "float":
         ptq = 100 * t["stages"]["quantized"][0]["per"][SETTINGS.eval_split]
         return f"{s['quant']} QAT + PWL (dense; before QAT {ptq:.2f})"
@@ -99,20 +133,22 @@ def _fmt_row(t: dict, base: dict, label: str) -> str:
             f"{t['params']:,} | {t['storage_bytes']:,} | {t['mults_per_frame']:,} | {res} |")
 
 
-def table() -> str:
+def table(scale: str = "small") -> str:
+    """The markdown table of one scale (results/compress_table.md or compress_table_flow.md)."""
     lines = ["| cell | model | PER % | ΔPER (points) | params | storage bytes | mults/frame "
              "| ADMM residual |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    variants, hidden = (_VARIANTS, HIDDEN) if scale == "small" else ((("_flow", ""),), FLOW_HIDDEN)
     for cell in ("lstm", "gru"):
         base = None
-        for suffix, label in _VARIANTS:
+        for suffix, label in variants:
             path = RESULTS / f"compress_acceptance_{cell}{suffix}.json"
             if not path.exists():
                 continue
             trials = json.loads(path.read_text())["trials"]
-            base = base or next(t for t in trials if t["trial"] == f"{cell}-h{HIDDEN}-dense")
-            lines += [_fmt_row(t, base, label) for t in trials if suffix == "" or t is not base]
+            base = base or next(t for t in trials if t["trial"] == f"{cell}-h{hidden}-dense")
+            lines += [_fmt_row(t, base, label) for t in trials if suffix == variants[0][0] or t is not base]
     text = "\n".join(lines) + "\n"
-    (RESULTS / "compress_table.md").write_text(text)
+    (RESULTS / ("compress_table.md" if scale == "small" else "compress_table_flow.md")).write_text(text)
     return text
 
 
@@ -125,11 +161,16 @@ def main() -> None:
     parser.add_argument("--rho0", type=float, default=None)
     parser.add_argument("--long", action="store_true")
     parser.add_argument("--dense-epochs", type=int, default=None)
+    parser.add_argument("--scale", choices=["small", "flow"], default="small")
     args = parser.parse_args()
     if args.mode == "table":
-        print(table())
+        print(table(args.scale))
     elif args.cell is None:
         parser.error("run needs --cell")
+    elif args.scale == "flow":
+        if args.rho0 is not None or args.long or args.dense_epochs is not None:
+            parser.error("--rho0/--long/--dense-epochs apply to --scale small only")
+        run_flow_scale(args.cell)
     else:
         run(args.cell, args.rho0, args.long, args.dense_epochs)
 

@@ -23,15 +23,17 @@ def data() -> None:
 @click.option("--lowercase", is_flag=True, help="Lower-case directory and file names.")
 @click.option("--jobs", "-j", default=2, show_default=True, help="Parallel flite processes.")
 @click.option("--overwrite", is_flag=True, help="Allow a non-empty OUT directory.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 def synth(out: str, utterances: int, seed: int, snr_db: float | None, test_fraction: float,
-          audio_format: str, lowercase: bool, jobs: int, overwrite: bool) -> None:
+          audio_format: str, lowercase: bool, jobs: int, overwrite: bool, no_progress: bool) -> None:
     """Synthesize a TIMIT-layout corpus with flite into OUT."""
     from rnnaccel.data.synth import synthesize_corpus
 
     t0 = time.perf_counter()
     try:
         r = synthesize_corpus(out, utterances, seed=seed, snr_db=snr_db, test_fraction=test_fraction,
-                              audio_format=audio_format, lowercase=lowercase, jobs=jobs, overwrite=overwrite)
+                              audio_format=audio_format, lowercase=lowercase, jobs=jobs, overwrite=overwrite,
+                              progress=not no_progress)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     dt = time.perf_counter() - t0

@@ -77,14 +77,14 @@ def load_flow_config(path: str | Path) -> FlowConfig:
     return FlowConfig.model_validate(data)
 
 
-def _ensure_corpus(cfg: FlowConfig, corpus: str, log: Log) -> None:
+def _ensure_corpus(cfg: FlowConfig, corpus: str, progress: bool, log: Log) -> None:
     if Path(corpus).is_dir():
         log(f"corpus: {corpus} (present)")
         return
     from rnnaccel.data.synth import synthesize_corpus
 
     log(f"corpus: synthesizing {cfg.synth_utterances} utterances into {corpus} (seed {cfg.synth_seed})")
-    synthesize_corpus(corpus, cfg.synth_utterances, seed=cfg.synth_seed)
+    synthesize_corpus(corpus, cfg.synth_utterances, seed=cfg.synth_seed, progress=progress)
 
 
 def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.Module, dict]:
@@ -224,7 +224,7 @@ def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None)
 
     log = log or (lambda _msg: None)
     train_cfg = load_config(cfg.train_config)
-    _ensure_corpus(cfg, train_cfg.data.corpus, log)
+    _ensure_corpus(cfg, train_cfg.data.corpus, progress, log)
     data = load_data(train_cfg)
     dense, dense_rep = _dense(train_cfg, data, progress, log)
     circ, admm_rep = _admm(cfg, train_cfg, dense, data, progress, log)

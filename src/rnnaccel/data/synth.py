@@ -294,12 +294,14 @@ def _manifest(root: Path, jobs: list[_Job], seed: int, snr_db: float | None) -> 
 
 def synthesize_corpus(out: str | Path, utterances: int = 2000, *, seed: int = 0, snr_db: float | None = None,
                       per_speaker: int = 10, test_fraction: float = 0.2, audio_format: str = "sphere",
-                      lowercase: bool = False, jobs: int = 2, overwrite: bool = False) -> SynthReport:
+                      lowercase: bool = False, jobs: int = 2, overwrite: bool = False,
+                      progress: bool = False) -> SynthReport:
     """Write a TIMIT-layout corpus of ``utterances`` flite sentences under ``out``.
 
     ``per_speaker`` sentences per speaker (TIMIT has 10); a ``test_fraction`` of the speakers go to
     TEST (unseen voice settings); 30% / 15% of TEST speakers are named dev / core_test in the manifest.
-    ``snr_db`` adds white noise; ``audio_format`` 'sphere' (as LDC) or 'riff'; ``lowercase`` names.
+    ``snr_db`` adds white noise; ``audio_format`` 'sphere' (as LDC) or 'riff'; ``lowercase`` names;
+    ``progress`` shows a tqdm bar (stderr).
     """
     _validate(utterances, per_speaker, test_fraction, audio_format)
     require_flite()
@@ -312,6 +314,11 @@ def synthesize_corpus(out: str | Path, utterances: int = 2000, *, seed: int = 0,
         _speaker_dir(root, spk, opts).mkdir(parents=True, exist_ok=True)
     lexicon = _lexicon({w for j in plan for w in j.words if w != ","})
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        seconds = sum(pool.map(lambda j: _synthesize_one(j, root, lexicon, opts), plan))
+        done = pool.map(lambda j: _synthesize_one(j, root, lexicon, opts), plan)
+        if progress:
+            from tqdm import tqdm
+
+            done = tqdm(done, total=len(plan), desc="synth", unit="utt", dynamic_ncols=True)
+        seconds = sum(done)
     report = _manifest(root, plan, seed, snr_db)
     return SynthReport(**{**asdict(report), "root": root, "seconds_of_audio": round(seconds, 2)})
