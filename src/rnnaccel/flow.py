@@ -26,21 +26,11 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from rnnaccel.compress.config import ADMMSettings
+
 __all__ = ["FlowConfig", "load_flow_config", "run_flow"]
 
 Log = Callable[[str], None]
-
-
-class FlowADMM(BaseModel):
-    """ADMM schedule of the flow (assumed values: E-RNN's ρ and epochs are not published)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    iterations: int = Field(default=4, ge=1)
-    epochs_per_iteration: int = Field(default=1, ge=1)
-    rho0: float = Field(default=0.02, gt=0)
-    rho_growth: float = Field(default=3.0, ge=1)
-    rho_max: float = Field(default=10.0, gt=0)
-    finetune_epochs: int = Field(default=2, ge=0)
 
 
 class FlowConfig(BaseModel):
@@ -53,7 +43,7 @@ class FlowConfig(BaseModel):
     block_size: int = Field(default=8, ge=2)
     # "direct" by default: on the default corpus it measured better than ADMM (README, docs/compress.md)
     method: Literal["admm", "direct"] = "direct"
-    admm: FlowADMM = FlowADMM()
+    admm: ADMMSettings = ADMMSettings()  # the schedule of rnnaccel.compress (assumed values)
     direct_epochs: int = Field(default=12, ge=1)
     quant: Literal["16bit", "12bit"] = "16bit"
     qat_epochs: int = Field(default=0, ge=0)
