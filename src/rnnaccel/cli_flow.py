@@ -8,12 +8,12 @@ import click
 def _summary(report: dict) -> list[str]:
     cfg, ref = report["config"], report["ref_check"]
     fpga, epur = report["hardware"]["fpga"], report["hardware"]["epur"]
-    admm = report["admm"]["stages"]
-    ft = admm.get("finetune") or admm["projected"]
+    stages = report["compress"]["stages"]
+    ft = stages.get("finetune") or stages["projected"]
     lines = [
         f"dense PER            {report['dense']['per_curve'][-1]['per']}",
         f"{cfg['method']:6s} k={cfg['block_size']:<3d} PER     {ft[-1]['per']}  "
-        f"residuals {report['admm']['residuals']}",
+        f"residuals {report['compress']['residuals']}",
     ]
     if "qat" in report["qat"]["stages"]:
         lines.append(f"{cfg['quant']} QAT PER       {report['qat']['stages']['qat'][-1]['per']}")

@@ -85,7 +85,7 @@ def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.M
     return result.model, {"per_curve": [r.__dict__ for r in result.history]}
 
 
-def _admm(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
+def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
     from rnnaccel.compress import ADMMSchedule
     from rnnaccel.compress.pipeline import admm_flow, direct_flow
 
@@ -94,16 +94,16 @@ def _admm(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: L
         log(f"phase I: direct block-circulant training (C-LSTM style) at block size {cfg.block_size} from "
             f"the projection of the dense model ({cfg.direct_epochs} epochs)")
         flow = direct_flow(dense, train_cfg, cfg.block_size, cfg.direct_epochs, data,
-                           Path(cfg.out_dir) / "direct", progress)
-        return flow.model, {"stages": {"projected": flow.stages["projected"],
-                                       "finetune": flow.stages["direct"]}, "residuals": []}
+                           Path(cfg.out_dir) / f"direct-k{cfg.block_size}", progress, resume=True)
+        stages = {"projected": flow.stages["projected"], "finetune": flow.stages["direct"]}
+        return flow.model, {"method": "direct", "stages": stages, "residuals": []}
     schedule = ADMMSchedule(a.iterations, a.epochs_per_iteration, a.rho0, a.rho_growth, a.rho_max)
     log(f"phase I: ADMM to block size {cfg.block_size} ({a.iterations} iterations, {a.finetune_epochs} "
         "fine-tuning epochs)")
     flow = admm_flow(dense, train_cfg, cfg.block_size, schedule, a.finetune_epochs, data,
-                     Path(cfg.out_dir) / "admm", progress)
+                     Path(cfg.out_dir) / f"admm-k{cfg.block_size}", progress)
     residuals = [round(entry.residual, 6) for entry in flow.admm_log]
-    return flow.model, {"stages": flow.stages, "residuals": residuals}
+    return flow.model, {"method": "admm", "stages": flow.stages, "residuals": residuals}
 
 
 def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
@@ -217,11 +217,11 @@ def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None)
     _ensure_corpus(cfg, train_cfg.data.corpus, progress, log)
     data = load_data(train_cfg)
     dense, dense_rep = _dense(train_cfg, data, progress, log)
-    circ, admm_rep = _admm(cfg, train_cfg, dense, data, progress, log)
+    circ, compress_rep = _compress(cfg, train_cfg, dense, data, progress, log)
     quant, qat_rep = _quantize(cfg, train_cfg, circ, data, progress, log)
     test_set = data[1]["test"] if "test" in data[1] else next(iter(data[1].values()))
     report = {"config": cfg.model_dump(), "train_config": train_cfg.model_dump(), "dense": dense_rep,
-              "admm": admm_rep, "qat": qat_rep, "ref_check": _ref_check(cfg, quant, test_set, log),
+              "compress": compress_rep, "qat": qat_rep, "ref_check": _ref_check(cfg, quant, test_set, log),
               "hardware": _hardware(cfg, train_cfg, data[0].feats[0].shape[1], log)}
     write_json_atomic(cfg.report, report)
     return report

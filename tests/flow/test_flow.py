@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from rnnaccel.cli import main
-from rnnaccel.flow import FlowConfig, load_flow_config
+from rnnaccel.flow import FlowConfig, load_flow_config, run_flow
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite (apt-get install flite)")
 
@@ -52,8 +52,8 @@ def test_flow_runs_end_to_end(tmp_path: Path, qat: int, method: str) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "flow.json").read_text())
     assert report["ref_check"]["bit_exact"] is True
-    assert len(report["admm"]["residuals"]) == (1 if method == "admm" else 0)
-    assert "finetune" in report["admm"]["stages"] or method == "admm"  # direct: 1 epoch budget
+    assert len(report["compress"]["residuals"]) == (1 if method == "admm" else 0)
+    assert "finetune" in report["compress"]["stages"] or method == "admm"  # direct: 1 epoch budget
     assert report["ref_check"]["per_integer_engine"] >= 0.0  # PER is unbounded above (insertions)
     assert ("qat" in report["qat"]["stages"]) == bool(qat)
     assert report["ref_check"]["utterances"] > report["ref_check"]["checked_utterances"] == 2
@@ -77,3 +77,19 @@ def test_flow_config_rejects_bad_block_size() -> None:
 def test_flow_config_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nope.toml"):
         load_flow_config(tmp_path / "nope.toml")
+
+
+def test_flow_rerun_resumes_from_checkpoints(tmp_path: Path) -> None:
+    """A second run (e.g. after a kill) continues from the dense and direct checkpoints: nothing is
+    retrained and the report is the same."""
+    (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
+    (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=0, method="direct"))
+    cfg = load_flow_config(tmp_path / "flow.toml")
+    first = run_flow(cfg)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("checkpoint.json")}
+    assert len(stamps) == 2  # dense, direct
+    second = run_flow(cfg)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("checkpoint.json")} == stamps
+    del first["ref_check"]["seconds"], second["ref_check"]["seconds"]
+    for key in ("dense", "compress", "ref_check"):
+        assert first[key] == second[key]

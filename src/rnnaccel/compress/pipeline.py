@@ -146,9 +146,11 @@ def _evaluate_all(model: nn.Module, config, data: tuple) -> dict[str, float]:
 
 
 def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epochs: int, data: tuple,
-                out_dir: str | Path, progress: bool = False) -> FlowResult:
+                out_dir: str | Path, progress: bool = False, resume: bool = False) -> FlowResult:
     """C-LSTM-style direct training of the defining vectors, starting from the Euclidean projection of
-    ``dense`` (or from scratch when ``dense`` is None), no ADMM."""
+    ``dense`` (or from scratch when ``dense`` is None), no ADMM. ``resume`` continues from the
+    checkpoint in ``out_dir`` (safe: the starting point is deterministic and the checkpoint holds the
+    model and the optimizer)."""
     if dense is None:
         from rnnaccel.train import build_model
 
@@ -157,7 +159,7 @@ def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epoc
     else:
         model = to_block_circulant(copy.deepcopy(dense), block_size)
     result = FlowResult(model, {"projected": [{"per": _evaluate_all(model, config, data)}]})
-    trained = _train(_with(config, Path(out_dir) / "direct", epochs), model, data, progress)
+    trained = _train(_with(config, Path(out_dir) / "direct", epochs), model, data, progress, resume=resume)
     result.stages["direct"] = _records(trained)
     return result
 
