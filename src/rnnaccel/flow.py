@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rnnaccel.compress.config import ADMMSettings
 
@@ -51,6 +51,14 @@ class FlowConfig(BaseModel):
     fpga_device: str = "ku060"
     out_dir: str = "runs/flow"
     report: str = "results/flow.json"
+
+    @field_validator("fpga_device")
+    @classmethod
+    def _known_device(cls, name: str) -> str:
+        from rnnaccel.hw.fpga import fpga_device
+
+        fpga_device(name)  # unknown names fail here, before any training
+        return name
 
 
 def load_flow_config(path: str | Path) -> FlowConfig:

@@ -93,3 +93,8 @@ def test_flow_rerun_resumes_from_checkpoints(tmp_path: Path) -> None:
     del first["ref_check"]["seconds"], second["ref_check"]["seconds"]
     for key in ("dense", "compress", "ref_check"):
         assert first[key] == second[key]
+
+
+def test_flow_config_rejects_unknown_fpga_device_before_training() -> None:
+    with pytest.raises(ValueError, match="ku061"):
+        FlowConfig(fpga_device="ku061")
