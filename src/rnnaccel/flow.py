@@ -27,6 +27,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rnnaccel.compress.config import ADMMSettings
+from rnnaccel.configfile import load_config_file
 
 __all__ = ["FlowConfig", "load_flow_config", "run_flow"]
 
@@ -62,17 +63,8 @@ class FlowConfig(BaseModel):
 
 
 def load_flow_config(path: str | Path) -> FlowConfig:
-    """Parse a TOML flow config into a validated :class:`FlowConfig`."""
-    import tomllib
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"flow config {str(path)!r} does not exist")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
-    return FlowConfig.model_validate(data)
+    """Parse a TOML or YAML flow config into a validated :class:`FlowConfig`."""
+    return load_config_file(path, FlowConfig, "flow config")
 
 
 def _ensure_corpus(cfg: FlowConfig, corpus: str, progress: bool, log: Log) -> None:

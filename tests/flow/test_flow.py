@@ -98,3 +98,20 @@ def test_flow_rerun_resumes_from_checkpoints(tmp_path: Path) -> None:
 def test_flow_config_rejects_unknown_fpga_device_before_training() -> None:
     with pytest.raises(ValueError, match="ku061"):
         FlowConfig(fpga_device="ku061")
+
+
+def test_config_files_share_one_reader(tmp_path: Path) -> None:
+    """TOML and YAML through rnnaccel.configfile: the same errors for every config kind."""
+    from rnnaccel.configfile import load_config_file
+
+    (tmp_path / "f.yaml").write_text("block_size: 4\nmethod: admm\n")
+    assert load_config_file(tmp_path / "f.yaml", FlowConfig).block_size == 4
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="must be a mapping"):
+        load_flow_config(tmp_path / "list.yaml")
+    (tmp_path / "bad.toml").write_text("[admm\n")
+    with pytest.raises(ValueError, match="bad.toml is not valid TOML"):
+        load_flow_config(tmp_path / "bad.toml")
+    (tmp_path / "bad.toml").write_text("method = 'magic'\n")
+    with pytest.raises(ValueError, match=r"bad.toml: invalid flow config: method: "):
+        load_flow_config(tmp_path / "bad.toml")

@@ -5,11 +5,12 @@ TOML or YAML; unknown keys are errors (pydantic ``extra="forbid"``). See configs
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rnnaccel.configfile import load_config_file
 
 __all__ = ["ADMMSettings", "CompressConfig", "GridConfig", "TrainSettings", "load_compress_config"]
 
@@ -105,27 +106,6 @@ class CompressConfig(_Strict):
     admm: ADMMSettings = ADMMSettings()
 
 
-def _read(path: Path) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read config ({exc.strerror})") from None
-    if path.suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: invalid TOML ({exc})") from None
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        return yaml.safe_load(text) or {}
-    raise ValueError(f"{path}: config must be .toml, .yaml or .yml")
-
-
 def load_compress_config(path: str | Path) -> CompressConfig:
     """Parse and validate a sweep config; errors name the file and the bad key/value."""
-    path = Path(path)
-    try:
-        return CompressConfig.model_validate(_read(path))
-    except ValidationError as exc:
-        raise ValueError(f"{path}: invalid compress config: {exc}") from None
+    return load_config_file(path, CompressConfig, "compress config")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rnnaccel.configfile import load_config_file
 from rnnaccel.hw.fpga.arith import VALID_BLOCKS
 from rnnaccel.hw.spec import FPGA_DEVICE_NAMES
 
@@ -121,14 +121,4 @@ class ExploreConfig(BaseModel):
 
 def load_explore_config(path: str | Path) -> ExploreConfig:
     """Parse and validate a TOML config; errors name the file and the offending key."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"explore config {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"explore config {str(path)!r} is not valid TOML: {exc}") from None
-    try:
-        return ExploreConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError(f"invalid explore config {str(path)!r}: {exc}") from None
+    return load_config_file(path, ExploreConfig, "explore config")

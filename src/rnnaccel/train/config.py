@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rnnaccel.configfile import load_config_file
 from rnnaccel.data.features import FeatureSettings
 
 __all__ = ["Config", "DataConfig", "ModelConfig", "OptimConfig", "load_config"]
@@ -83,24 +83,4 @@ class Config(_Strict):
 
 def load_config(path: str | Path) -> Config:
     """Parse a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file into a validated ``Config``."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read config ({exc.strerror})") from None
-    if path.suffix == ".toml":
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: invalid TOML ({exc})") from None
-    elif path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        raw = yaml.safe_load(text) or {}
-    else:
-        raise ValueError(f"{path}: config must be .toml, .yaml or .yml")
-    try:
-        return Config.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path}: invalid config: {problems}") from None
+    return load_config_file(path, Config)
