@@ -1,4 +1,5 @@
-"""`rnnaccel flow`: the E-RNN flow end to end (corpus → dense → ADMM → QAT → bit-exact ref → hardware)."""
+"""`rnnaccel flow`: the E-RNN flow end to end (corpus → dense → block-circulant → fixed point →
+integer engine → FPGA and E-PUR)."""
 
 from __future__ import annotations
 
