@@ -144,10 +144,11 @@ def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config
     gen = torch.Generator().manual_seed(o.seed * 1_000_003 + epoch)
     model.train()
     total, count = 0.0, 0
-    for idx in _batches(data, o.batch_size, gen):
+    for batch, idx in enumerate(_batches(data, o.batch_size, gen), 1):
         loss = _loss(model, data, idx, o.loss)
         if extra_loss is not None:
             loss = loss + extra_loss(model)
+        _check_finite(loss, epoch, batch, config.out_dir)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), o.clip)
@@ -157,6 +158,13 @@ def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config
             bar.update(len(idx))
             bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / max(count, 1)
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, batch: int, out_dir: str) -> None:
+    """Stop on a NaN/Inf loss (e.g. lr = inf, a NaN weight): the last good checkpoint stays in place."""
+    if not torch.isfinite(loss.detach()).all():
+        raise ValueError(f"training loss is {loss.item()} at epoch {epoch}, batch {batch}: stopped; the "
+                         f"last good checkpoint in {out_dir!r} (if any) is kept (check optim.lr, weights)")
 
 
 def _record(epoch: int, loss: float, model: nn.Module, evals: dict[str, Dataset], config: Config,
