@@ -15,6 +15,7 @@ mirror in :mod:`rnnaccel.quant.fakequant` reproduces them bit for bit in float64
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "requantize",
     "quantize_float",
     "apply_overflow",
+    "parse_format",
 ]
 
 # float64 holds integers exactly up to 2**53: every exact intermediate must stay below this.
@@ -72,6 +74,12 @@ class QFormat:
     def ap_fixed(cls, width: int, int_bits: int, **kw: object) -> QFormat:
         """``ap_fixed<width, int_bits>``: int_bits counts the sign bit, frac = width - int_bits."""
         return cls(width, width - int_bits, signed=True, **kw)
+
+    @classmethod
+    def parse(cls, text: str) -> QFormat:
+        """``'ap_fixed<W,I>'`` / ``'ap_ufixed<W,I>'``, optionally ``<W,I,rounding,overflow>`` (the form
+        ``str(QFormat)`` prints; modes as ``rnd``/``AP_RND`` etc.); ValueError naming the string."""
+        return parse_format(text)
 
     @property
     def int_bits(self) -> int:
@@ -177,7 +185,47 @@ def requantize(v: np.ndarray, src_frac: int, fmt: QFormat) -> tuple[np.ndarray, 
 def quantize_float(x: np.ndarray, fmt: QFormat) -> tuple[np.ndarray, int]:
     """Float values -> int64 codes of ``fmt`` (rounding + overflow), and the overflow count."""
     scaled = np.asarray(x, dtype=np.float64) * 2.0**fmt.frac
+    if np.isnan(scaled).any():
+        raise ValueError(f"cannot quantize NaN to {fmt}")
+    if fmt.overflow is Overflow.SAT:  # ±inf and huge values saturate (and count as overflows)
+        scaled = np.clip(scaled, fmt.code_min - 1, fmt.code_max + 1)
     codes = round_scaled(scaled, fmt.rounding)
     if codes.size and float(np.abs(codes).max()) >= EXACT_LIMIT:
         raise ValueError(f"value too large to quantize to {fmt}")
     return apply_overflow(codes.astype(np.int64), fmt)
+
+
+_AP_RE = re.compile(r"^\s*(ap_u?fixed)\s*<\s*(-?\d+)\s*,\s*(-?\d+)\s*((?:,\s*\w+\s*){0,2})>\s*$")
+
+
+def _parse_mode(enum_type: type[enum.Enum], word: str, text: str) -> enum.Enum:
+    name = word.strip().lower().removeprefix("ap_")
+    try:
+        return enum_type(name)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_type)
+        msg = f"format {text!r}: unknown mode {word.strip()!r}, expected one of: {allowed}"
+        raise ValueError(msg) from None
+
+
+def parse_format(text: str) -> QFormat:
+    """Parse ``'ap_fixed<W,I>'`` (signed, I integer bits including the sign), ``'ap_ufixed<W,I>'``,
+    optionally followed by a rounding and an overflow mode: ``'ap_fixed<16,8,rnd,sat>'`` (the
+    :class:`QFormat` defaults RND/SAT otherwise). Raises ValueError naming ``text``."""
+    if not isinstance(text, str):
+        raise TypeError(f"a format string like 'ap_fixed<16,8>' is expected, got {text!r}")
+    m = _AP_RE.match(text)
+    if m is None:
+        raise ValueError(f"cannot parse format {text!r}: expected 'ap_fixed<W,I>' or 'ap_ufixed<W,I>' "
+                         "(optionally '<W,I,rounding,overflow>')")
+    kind, width, int_bits = m.group(1), int(m.group(2)), int(m.group(3))
+    modes = [w for w in m.group(4).split(",") if w.strip()]
+    kw: dict[str, object] = {}
+    if modes:
+        kw["rounding"] = _parse_mode(Rounding, modes[0], text)
+    if len(modes) > 1:
+        kw["overflow"] = _parse_mode(Overflow, modes[1], text)
+    try:
+        return QFormat(width, width - int_bits, signed=kind == "ap_fixed", **kw)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"format {text!r} is not buildable: {e}") from None
