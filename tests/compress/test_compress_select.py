@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from rnnaccel.cli import main
-from rnnaccel.compress.config import CompressConfig, GridConfig, load_compress_config
+from rnnaccel.compress.config import ADMMSettings, CompressConfig, GridConfig, load_compress_config
 from rnnaccel.compress.select import full_plan, reduced_search, select_cheapest
 from rnnaccel.compress.sweep import Sweep
 from rnnaccel.compress.trials import TrialSpec
@@ -81,20 +81,31 @@ def _config(tmp_path, **over):
                           max_per_degradation=3.0, **over)
 
 
-def test_sweep_writes_results_and_resumes_from_cache(tmp_path):
+def test_sweep_writes_results_and_resumes_from_the_study(tmp_path):
     runner = FakeRunner()
     summary = Sweep(_config(tmp_path), runner=runner).run()
     assert summary["selected"] == "lstm-h64-admm-k8-16bit"
     assert summary["trials_run"] == len(runner.calls) == 3  # dense, k8 (2.8 points: within 3), k8-16bit
     assert summary["full_grid_trials"] == 5
-    assert summary["warnings"] == []
+    assert summary["warnings"] == [] and summary["notes"] == []
     saved = json.loads((tmp_path / "res.json").read_text())
-    assert set(saved["trials"]) == set(runner.calls)
+    assert [t["trial"] for t in saved["trials"]] == runner.calls
+    assert (tmp_path / "runs" / "study.journal").is_file()  # default storage: a file in the run directory
+    assert all(t["frames_per_s_per_w"] > 0 for t in saved["trials"])
     again = FakeRunner()
     seen = []
     resumed = Sweep(_config(tmp_path), runner=again, on_trial=lambda row, cached: seen.append(cached)).run()
     assert again.calls == [] and seen == [True, True, True]
     assert resumed["selected"] == summary["selected"]
+
+
+def test_sweep_reruns_a_trial_made_by_other_settings(tmp_path):
+    Sweep(_config(tmp_path), runner=FakeRunner()).run()
+    changed = _config(tmp_path).model_copy(update={"admm": ADMMSettings(iterations=9)})
+    again = FakeRunner()
+    summary = Sweep(changed, runner=again).run()
+    assert again.calls == ["lstm-h64-admm-k8", "lstm-h64-admm-k8-16bit"]  # the dense baseline is reused
+    assert any("lstm-h64-admm-k8) was made by another config or data" in n for n in summary["notes"])
 
 
 def test_config_errors_are_named(tmp_path):

@@ -26,6 +26,7 @@ __all__ = ["degradation", "full_plan", "reduced_search", "run_full", "select_che
 
 Row = dict
 Runner = Callable[[TrialSpec], Row]
+Batch = Callable[[list[TrialSpec]], list[Row]]  # runs independent trials (possibly in parallel)
 _QUANT_ORDER = ("12bit", "16bit")  # fewest bits first
 
 
@@ -64,8 +65,21 @@ def full_plan(grid: GridConfig) -> list[TrialSpec]:
     return plan
 
 
-def run_full(grid: GridConfig, run: Runner) -> list[Row]:
-    return [run(spec) for spec in full_plan(grid)]
+def _level(spec: TrialSpec) -> int:
+    return 0 if spec.method == "dense" else 1 if spec.quant == "float" else 2
+
+
+def run_full(grid: GridConfig, run: Runner, run_many: Batch | None = None) -> list[Row]:
+    """Every trial of :func:`full_plan`; with ``run_many``, in three batches of independent trials
+    (dense baselines, float models, quantized models), rows in plan order."""
+    plan = full_plan(grid)
+    if run_many is None:
+        return [run(spec) for spec in plan]
+    rows: dict[int, Row] = {}
+    for level in range(3):
+        idx = [i for i, spec in enumerate(plan) if _level(spec) == level]
+        rows.update(zip(idx, run_many([plan[i] for i in idx]), strict=True))
+    return [rows[i] for i in range(len(plan))]
 
 
 def _cost_order(grid: GridConfig, cell: str, hidden: int, cost: str, estimate: Callable) -> list:
@@ -74,8 +88,10 @@ def _cost_order(grid: GridConfig, cell: str, hidden: int, cost: str, estimate: C
 
 
 def reduced_search(grid: GridConfig, run: Runner, max_degradation: float, cost: str,
-                   estimate: Callable[[TrialSpec], dict]) -> list[Row]:
-    """The reduced strategy (module docstring); ``estimate(spec)`` gives a trial's cost without training."""
+                   estimate: Callable[[TrialSpec], dict], run_many: Batch | None = None) -> list[Row]:
+    """The reduced strategy (module docstring); ``estimate(spec)`` gives a trial's cost without training.
+    With ``run_many``, step 2's independent trials run as batches (dense baselines, then circulant)."""
+    run_many = run_many or (lambda specs: [run(spec) for spec in specs])
     ref_cell, ref_hidden = grid.reference_cell, grid.reference_hidden
     rows = [run(TrialSpec(ref_cell, ref_hidden))]
     base = rows[0]["per"]
@@ -85,12 +101,10 @@ def reduced_search(grid: GridConfig, run: Runner, max_degradation: float, cost: 
         if degradation(rows[-1], base) <= max_degradation + 1e-9:
             chosen = k
             break
-    for cell in grid.cells:
-        for hidden in grid.hidden_sizes:
-            if (cell, hidden) != (ref_cell, ref_hidden):
-                rows.append(run(TrialSpec(cell, hidden)))
-                if chosen is not None:
-                    rows.append(run(_circ(cell, hidden, chosen, grid)))
+    others = [(c, h) for c in grid.cells for h in grid.hidden_sizes if (c, h) != (ref_cell, ref_hidden)]
+    dense = run_many([TrialSpec(c, h) for c, h in others])
+    circ = run_many([_circ(c, h, chosen, grid) for c, h in others]) if chosen is not None else []
+    rows += [r for pair in zip(dense, circ or [None] * len(dense), strict=True) for r in pair if r]
     return rows + _quant_stage(grid, rows, run, base, max_degradation, cost)
 
 

@@ -131,6 +131,19 @@ class TrialRunner:
             self._data[True] = (subset, evals, stats)
         return self._data[qat]
 
+    def data_fingerprint(self) -> str:
+        """A hash of the training and evaluation data exactly as the trials see them (features after
+        normalization, frame labels, phone sequences): a finished trial is reused only on the same data."""
+        import hashlib
+
+        train, evals, _ = self.data()
+        digest = hashlib.sha256()
+        for split in (train, *(evals[k] for k in sorted(evals))):
+            for arrays in (split.feats, split.frames, split.phones):
+                for a in arrays:
+                    digest.update(a.numpy().tobytes() if hasattr(a, "numpy") else bytes(a))
+        return digest.hexdigest()[:16]
+
     def model(self, spec: TrialSpec) -> nn.Module:
         """The trained model of a finished trial (from memory, else from its saved weights)."""
         if spec.trial_id in self._models:
