@@ -1,40 +1,112 @@
-"""Config files: TOML or YAML into a validated pydantic model; errors name the file and the bad key."""
+"""Config files: TOML or YAML into a validated pydantic model; errors name the file and the bad key.
+
+Every problem with a file is a ``ValueError`` that starts with the file's path: unreadable, over
+1 MiB, not UTF-8, control characters, a TOML/YAML syntax error (with its line), nesting deeper than
+32 levels, YAML anchors/aliases (a config has no use for them, and they can expand exponentially),
+a non-finite number (``inf``/``nan``; no setting means "unbounded" that way), or a validation error
+listed as ``key.path: message`` for every bad key.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["load_config_file", "read_config_file"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "load_config_file", "read_config_file"]
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 32
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: cannot read config (file does not exist)") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read config ({exc.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path}: config larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ValueError(f"{path}:{line}: control character U+{ord(bad.group()):04X} in a config file")
+    return text
+
+
+def _parse_toml(path: Path, text: str) -> object:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _yaml_loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader without anchors and aliases."""
+
+        def compose_node(self, parent: object, index: object) -> object:
+            if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"line {mark.line + 1}: YAML anchors and aliases are not allowed "
+                                     f"in a config")
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
+def _parse_yaml(path: Path, text: str) -> object:
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader()) or {}  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValueError(f"{path} is not valid YAML{where}: {problem}") from None
+
+
+def _check_values(path: Path, value: object, key: str = "", depth: int = 0) -> None:
+    """Depth limit and finite numbers, naming the key."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path}: {key or 'config'}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: {key}: must be a finite number, got {value}")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        _check_values(path, v, f"{key}.{k}" if key else str(k), depth + 1)
 
 
 def read_config_file(path: str | Path) -> dict:
     """The mapping in a ``.toml``, ``.yaml`` or ``.yml`` file (ValueError naming the file otherwise)."""
     path = Path(path)
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise ValueError(f"{path}: config must be .toml, .yaml or .yml")
+    text = _read_text(path)
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: cannot read config (file does not exist)") from None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read config ({exc.strerror})") from None
-    if path.suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path} is not valid TOML: {exc}") from None
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(text) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a config must be a mapping of keys, got {type(data).__name__}")
-        return data
-    raise ValueError(f"{path}: config must be .toml, .yaml or .yml")
+        data = _parse_toml(path, text) if path.suffix == ".toml" else _parse_yaml(path, text)
+    except RecursionError:
+        raise ValueError(f"{path}: config nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config must be a mapping of keys, got {type(data).__name__}")
+    _check_values(path, data)
+    return data
 
 
 def load_config_file(path: str | Path, model: type[M], what: str = "config") -> M:
@@ -43,5 +115,6 @@ def load_config_file(path: str | Path, model: type[M], what: str = "config") -> 
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
+                             for e in exc.errors())
         raise ValueError(f"{path}: invalid {what}: {problems}") from None

@@ -6,19 +6,27 @@ the bytes, also ``<utt>.WAV.wav`` copies). Splits follow the usual TIMIT recipe 
 50-speaker development set, ``core_test`` = the 24 core-test speakers (both from TEST, without SA).
 A synthetic corpus names its own dev/core-test speakers in a ``SYNTH.json`` manifest at its root.
 Every problem raises ``ValueError`` naming the file (and line); ``skip_bad=True`` skips bad utterances
-and lists them in ``Split.skipped`` instead.
+and lists them in ``Split.skipped`` instead. Messages quote at most the offending token, shortened.
+
+Rules beyond the file formats: phone segments (``.PHN``) must be sorted and contiguous, each starting
+where the previous one ends (a gap, an overlap or an unsorted line is an error; frames before the first
+or after the last segment take that segment's label); word segments (``.WRD``) must be sorted by start
+and may leave gaps (pauses) or overlap (TIMIT words can share a phone). Two names that differ only in
+letter case (``SX1.PHN`` and ``sx1.phn``, ``TRAIN`` and ``train``) are an error, and so is a symlink
+(file or directory) that resolves outside the corpus root.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rnnaccel.data.audio import read_audio
+from rnnaccel.data.audio import read_audio, token
 from rnnaccel.data.phones import FOLD_39
 
 __all__ = [
@@ -51,6 +59,8 @@ fmgd0 mgrt0 mnjm0 fdhc0 mjln0 mpam0 fmld0
 """.upper().split())
 
 _KINDS = {"wav": "wav", "wav.wav": "wav_riff", "phn": "phn", "wrd": "wrd", "txt": "txt"}
+_INDEX = re.compile(r"[0-9]{1,12}")  # a sample index (12 digits: ~2 years of 16 kHz audio)
+_MAX_TEXT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class UtteranceFiles:
     phn: Path
     wrd: Path
     txt: Path
+    root: Path | None = None  # the corpus root the files must stay inside (symlinks), when known
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,20 +106,51 @@ class Split:
         return self.utterances[i]
 
 
-def _child(parent: Path, name: str) -> Path:
+def _confined(root: Path, path: Path) -> Path:
+    """``path`` itself, after checking that it (through any symlink) stays inside ``root``."""
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise ValueError(f"{path}: cannot resolve ({type(exc).__name__})") from None
+    if not inside:
+        raise ValueError(f"{path}: symlink leads outside the corpus root {root}; refused")
+    return path
+
+
+def _entries(root: Path, parent: Path) -> list[Path]:
+    """Sorted children of ``parent``; names that differ only in letter case are an error."""
+    try:
+        children = sorted(parent.iterdir())
+    except OSError as exc:
+        raise ValueError(f"{parent}: cannot list directory ({exc.strerror})") from None
+    seen: dict[str, Path] = {}
+    for child in children:
+        other = seen.setdefault(child.name.lower(), child)
+        if other is not child:
+            raise ValueError(f"{parent}: {other.name!r} and {child.name!r} differ only in letter case; "
+                             f"keep one")
+    return children
+
+
+def _dirs(root: Path, parent: Path) -> list[Path]:
+    """Sub-directories (confined to ``root``); files are checked when read, so ``skip_bad`` skips them."""
+    return [_confined(root, c) for c in _entries(root, parent) if c.is_dir()]
+
+
+def _child(root: Path, parent: Path, name: str) -> Path:
     """The child of ``parent`` called ``name`` in any letter case."""
-    matches = [p for p in parent.iterdir() if p.name.lower() == name.lower()] if parent.is_dir() else []
+    matches = [p for p in _dirs(root, parent) if p.name.lower() == name.lower()]
     if not matches:
         raise ValueError(f"{parent}: no {name.upper()} directory (expected the TIMIT layout "
                          f"TRAIN|TEST/DR1..DR8/<speaker>/<utt>.WAV)")
     return matches[0]
 
 
-def _speaker_files(spk_dir: Path) -> Iterator[UtteranceFiles]:
+def _speaker_files(root: Path, spk_dir: Path) -> Iterator[UtteranceFiles]:
     groups: dict[str, dict[str, Path]] = {}
-    for f in sorted(spk_dir.iterdir()):
+    for f in _entries(root, spk_dir):
         stem, _, ext = f.name.partition(".")
-        if f.is_file() and ext.lower() in _KINDS:
+        if ext.lower() in _KINDS and f.is_file():
             groups.setdefault(stem.upper(), {})[_KINDS[ext.lower()]] = f
     speaker = spk_dir.name.upper()
     for stem, kinds in sorted(groups.items()):
@@ -116,11 +158,11 @@ def _speaker_files(spk_dir: Path) -> Iterator[UtteranceFiles]:
         for kind in ("phn", "wrd", "txt"):
             kinds.setdefault(kind, spk_dir / f"{stem}.{kind.upper()}")
         yield UtteranceFiles(f"{speaker}_{stem}", speaker, kinds["wav"], kinds["phn"], kinds["wrd"],
-                             kinds["txt"])
+                             kinds["txt"], root)
 
 
 def _speaker_sets(root: Path) -> tuple[frozenset[str], frozenset[str]]:
-    manifests = [p for p in root.iterdir() if p.name.lower() == MANIFEST_NAME.lower()]
+    manifests = [p for p in _entries(root, root) if p.name.lower() == MANIFEST_NAME.lower()]
     if not manifests:
         return DEV_SPEAKERS, CORE_TEST_SPEAKERS
     try:
@@ -138,10 +180,10 @@ def list_split(root: str | Path, split: str) -> list[UtteranceFiles]:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: corpus directory does not exist")
-    part = _child(root, "train" if split == "train" else "test")
-    files = [u for dr in sorted(part.iterdir()) if dr.is_dir()
-             for spk in sorted(dr.iterdir()) if spk.is_dir()
-             for u in _speaker_files(spk) if not u.utt_id.split("_")[-1].startswith("SA")]
+    part = _child(root, root, "train" if split == "train" else "test")
+    files = [u for dr in _dirs(root, part) for spk in _dirs(root, dr)
+             for u in _speaker_files(root, spk) if not u.utt_id.split("_")[-1].startswith("SA")]
+    _no_duplicate_ids(files)
     if split in ("dev", "core_test"):
         wanted = _speaker_sets(root)[0 if split == "dev" else 1]
         found = {u.speaker for u in files}
@@ -152,45 +194,87 @@ def list_split(root: str | Path, split: str) -> list[UtteranceFiles]:
     return sorted(files, key=lambda u: u.utt_id)
 
 
-def _read_segments(path: Path, n_samples: int, phones: bool) -> list[tuple[int, int, str]]:
+def _no_duplicate_ids(files: list[UtteranceFiles]) -> None:
+    seen: dict[str, UtteranceFiles] = {}
+    for u in files:
+        other = seen.setdefault(u.utt_id, u)
+        if other is not u:
+            raise ValueError(f"{u.wav.parent}: utterance {u.utt_id} also exists in {other.wav.parent} "
+                             f"(one speaker in two dialect regions?)")
+
+
+def _read_lines(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="ascii", errors="replace").splitlines()
+        with path.open("rb") as f:
+            data = f.read(_MAX_TEXT_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
-    segs = [_parse_segment(path, i, line, n_samples, phones)
-            for i, line in enumerate(lines, 1) if line.strip()]
+    if len(data) > _MAX_TEXT_BYTES:
+        raise ValueError(f"{path}: larger than {_MAX_TEXT_BYTES} bytes; not a TIMIT label file")
+    return data.decode("ascii", errors="replace").splitlines()
+
+
+def _read_segments(path: Path, n_samples: int, phones: bool) -> list[tuple[int, int, str]]:
+    segs: list[tuple[int, int, str]] = []
+    for lineno, line in enumerate(_read_lines(path), 1):
+        if line.strip():
+            seg = _parse_segment(f"{path}:{lineno}", line, n_samples, phones)
+            _check_order(f"{path}:{lineno}", segs[-1] if segs else None, seg, phones)
+            segs.append(seg)
     if phones and not segs:
         raise ValueError(f"{path}: no phone segments")
     return segs
 
 
-def _parse_segment(path: Path, lineno: int, line: str, n_samples: int, phone: bool) -> tuple[int, int, str]:
-    where = f"{path}:{lineno}"
+def _index(where: str, what: str, text: str) -> int:
+    if not _INDEX.fullmatch(text):
+        raise ValueError(f"{where}: segment {what} {token(text)} is not a sample index "
+                         f"(expected 'start end label')")
+    return int(text)
+
+
+def _parse_segment(where: str, line: str, n_samples: int, phone: bool) -> tuple[int, int, str]:
     parts = line.split()
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
-        raise ValueError(f"{where}: expected 'start end label' with sample indices, got {line.strip()!r}")
-    start, end, label = int(parts[0]), int(parts[1]), parts[2]
+    if len(parts) != 3:
+        raise ValueError(f"{where}: expected 'start end label', got {len(parts)} fields")
+    start, end, label = _index(where, "start", parts[0]), _index(where, "end", parts[1]), parts[2]
     if end < start:
         raise ValueError(f"{where}: segment end {end} < start {start}")
     if end > n_samples:
         raise ValueError(f"{where}: segment end {end} is past the audio ({n_samples} samples)")
     if phone and label not in FOLD_39:
-        raise ValueError(f"{where}: unknown phone {label!r} (not one of the 61 TIMIT labels)")
+        raise ValueError(f"{where}: unknown phone {token(label)} (not one of the 61 TIMIT labels)")
     return start, end, label
 
 
+def _check_order(where: str, prev: tuple[int, int, str] | None, seg: tuple[int, int, str],
+                 phones: bool) -> None:
+    """Phones: contiguous (start == previous end); words: sorted by start (gaps, overlaps allowed)."""
+    if prev is None:
+        return
+    if seg[0] < prev[0]:
+        raise ValueError(f"{where}: segment starts at {seg[0]}, before the previous one ({prev[0]}): "
+                         f"segments must be sorted")
+    if phones and seg[0] < prev[1]:
+        raise ValueError(f"{where}: segment starts at {seg[0]}, inside the previous one (ends at "
+                         f"{prev[1]}): phone segments must not overlap")
+    if phones and seg[0] > prev[1]:
+        raise ValueError(f"{where}: gap of {seg[0] - prev[1]} samples after the previous segment (ends at "
+                         f"{prev[1]}): phone segments must be contiguous")
+
+
 def _read_text(path: Path) -> str:
-    try:
-        parts = path.read_text(encoding="ascii", errors="replace").split(None, 2)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
-        raise ValueError(f"{path}:1: expected 'start end text'")
+    parts = " ".join(_read_lines(path)).split(None, 2)
+    if len(parts) < 2 or not (_INDEX.fullmatch(parts[0]) and _INDEX.fullmatch(parts[1])):
+        raise ValueError(f"{path}:1: expected 'start end text' with sample indices")
     return parts[2].strip() if len(parts) == 3 else ""
 
 
 def load_utterance(files: UtteranceFiles) -> Utterance:
     """Read and validate one utterance (audio, phones, words, text)."""
+    if files.root is not None:
+        for path in (files.wav, files.phn, files.wrd, files.txt):
+            _confined(files.root, path)
     samples, rate = read_audio(files.wav)
     phones = _read_segments(files.phn, samples.size, phones=True)
     words = _read_segments(files.wrd, samples.size, phones=False)
