@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from rnnaccel.nn._freq import CirculantPlan, from_tmajor, to_tmajor
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "Watch", "cached_plan"]
+__all__ = ["MAX_COMPILED_BATCH", "GRUPlan", "LSTMPlan", "Plans", "Watch", "cached_plan", "last_frame"]
 
 
 # The compiled kernel runs the samples of a batch one after the other (weights streamed once per sample);
@@ -153,24 +153,52 @@ class LSTMPlan:
         y = y.view(plan.k, plan.p, length, batch).permute(2, 0, 1, 3)
         return (y if self.bias is None else y + self.bias).contiguous()
 
-    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
-            ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``x`` (T, B, in), ``ih`` the input role -> ``(output (T, B, out), (h_T, c_T))``."""
+    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool,
+            lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` (T, B, in), ``ih`` the input role -> ``(output (T, B, out), (h_T, c_T))``.
+
+        ``lengths`` (B,): steps past a sequence's end keep its state and output zero (``rnn.step_masks``).
+        """
         hh, proj, k = self.hh, self.proj, self.hh.k
         length, batch = x.shape[:2]
         xt = self.input_part(x, ih)
         rec, c = hh.freq(to_tmajor(state[0], k)), to_tmajor(state[1], k)
+        alive = _alive(lengths, length, x.device)
         outs = []
         for t in _steps(length, reverse):
             g = hh.inverse(hh.mac(rec), add=xt[t]).view(k, 4, -1, batch)
-            m, c = _lstm_update(g, c, self.w_if, self.w_o)
-            rec = hh.freq(m) if proj is None else proj.mac(proj.freq(m))
-            outs.append(m if proj is None else rec)
+            m, c_t = _lstm_update(g, c, self.w_if, self.w_o)
+            rec_t = hh.freq(m) if proj is None else proj.mac(proj.freq(m))
+            out = m if proj is None else rec_t
+            if alive is None:
+                c, rec = c_t, rec_t
+            else:
+                c, rec = torch.where(alive[t], c_t, c), torch.where(alive[t], rec_t, rec)
+                out = torch.where(alive[t], out, 0.0)
+            outs.append(out)
         stacked = torch.stack(outs[::-1] if reverse else outs)
         if proj is not None:  # one inverse DFT for all timesteps
             stacked = (proj.gm @ stacked.view(length, 2 * proj.bins, -1)).view(length, k, proj.p, batch)
         y = from_tmajor(stacked)
-        return y, (y[0] if reverse else y[-1], from_tmajor(c))
+        return y, (last_frame(y, lengths, reverse), from_tmajor(c))
+
+
+def _alive(lengths: Tensor | None, length: int, device: torch.device) -> Tensor | None:
+    """``(T, B)`` bool ``t < lengths[b]`` (broadcasts over the batch-last t-major layouts), or None."""
+    if lengths is None:
+        return None
+    return torch.arange(length, device=device)[:, None] < lengths.to(device)[None, :]
+
+
+def last_frame(y: Tensor, lengths: Tensor | None, reverse: bool) -> Tensor:
+    """The final state of a direction from its output ``y`` (T, B, n): the last real frame of each
+    sequence (frame 0 for the reverse direction)."""
+    if reverse:
+        return y[0]
+    if lengths is None:
+        return y[-1]
+    index = (lengths.to(y.device) - 1).view(1, -1, 1).expand(1, y.shape[1], y.shape[2])
+    return y.gather(0, index)[0]
 
 
 @dataclass(frozen=True)
@@ -187,7 +215,8 @@ class GRUPlan:
             return None
         return cls(_plan(d.hh), _tmajor_vec(d.hh.bias, k))
 
-    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool, lengths: Tensor | None = None
+            ) -> tuple[Tensor, Tensor]:
         """``x`` (T, B, in), ``ih`` the input role (applied to all timesteps at once), ``h0`` (B, H)."""
         gates_x = ih(x)
         hh, k = self.hh, self.hh.k
@@ -195,11 +224,13 @@ class GRUPlan:
         xt = to_tmajor(gates_x, k).view(length, k, 3, -1, batch)
         h, outs = to_tmajor(h0, k), []
         b_hh = None if self.b_hh is None else self.b_hh.expand(k, hh.p, batch).reshape(k, -1)
+        alive = _alive(lengths, length, x.device)
         for t in _steps(length, reverse):
             gh = hh.inverse(hh.mac(hh.freq(h)), add=b_hh).view(k, 3, -1, batch)
             rz = torch.sigmoid(xt[t, :, :2] + gh[:, :2])
             n = torch.tanh(torch.addcmul(xt[t, :, 2], rz[:, 0], gh[:, 2]))
-            h = torch.lerp(n, h, rz[:, 1])
-            outs.append(h)
+            h_t = torch.lerp(n, h, rz[:, 1])
+            h = h_t if alive is None else torch.where(alive[t], h_t, h)
+            outs.append(h_t if alive is None else torch.where(alive[t], h_t, 0.0))
         y = from_tmajor(torch.stack(outs[::-1] if reverse else outs))
-        return y, (y[0] if reverse else y[-1])
+        return y, from_tmajor(h)

@@ -93,6 +93,13 @@ def _zero(a):
 
 
 @njit(**_JIT)
+def _zero_frames(y, b, start, col0, width):
+    """``y[start:, b, col0:col0 + width] = 0``: the frames past sample ``b``'s length."""
+    for t in range(start, y.shape[0]):
+        _zero(y[t, b, col0:col0 + width])
+
+
+@njit(**_JIT)
 def _add_into(a, b):
     """``a += b`` for 1-D arrays."""
     for i in range(a.shape[0]):
@@ -242,10 +249,13 @@ def _lstm_cell(gates, c, peep, work, bits, cst):
 
 
 @njit(**_JIT)
-def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, reverse):
+def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, lengths,
+             reverse):
     """LSTM(P) direction over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+out]``, ``hn[idx]``, ``cn[idx]``.
 
     The states are ``(layers*directions, B, out|H)`` arrays; ``idx`` picks this direction's slice.
+    Sample ``b`` runs over frames ``0..lengths[b]-1`` (the reverse direction starts at its last frame);
+    its outputs beyond are zero.
 
     ``gx (T, B, 4H)`` is the time-domain input part when the input role is not fused (then ``wzr`` has
     only recurrent columns), else ``(T, B, 0)``. ``wpr/wpi (F, H/k, P/k)`` is the projection (P/k = 0:
@@ -253,7 +263,7 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
     """
     cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
     nbins, k = cr.shape
-    length, batch, in_w = x.shape
+    batch = x.shape[1]
     pg, m = wzr.shape[2], wzr.shape[2] // 4
     out_w, pp = hn.shape[2], wpr.shape[2]
     q_in = wzr.shape[1] - out_w // k
@@ -269,8 +279,10 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
         _to_tmajor(c0[idx, b], c)
         _to_tmajor(h0[idx, b], ht[0])
         _dft(ht[0], cr, ci, zr, zi, q_in)
-        for s in range(length):
-            t = length - 1 - s if reverse else s
+        steps = lengths[b]
+        _zero_frames(y, b, steps, y_off, out_w)
+        for s in range(steps):
+            t = steps - 1 - s if reverse else s
             if q_in > 0:
                 _to_tmajor(x[t, b], xt)
                 _dft(xt, cr, ci, zr, zi, 0)
@@ -295,7 +307,7 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
 
 
 @njit(**_JIT)
-def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, reverse):
+def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, lengths, reverse):
     """GRU direction (torch semantics) over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+H]`` and ``hn[idx]``.
 
     ``h0``, ``hn`` are ``(layers*directions, B, H)``; ``idx`` picks this direction's slice.
@@ -303,11 +315,11 @@ def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, c
     Input part: ``wxr/wxi (F, q_in, 3H/k)`` spectra of a fused circulant input role (``gx`` is then
     ``(T, B, 0)``), or ``q_in = 0`` and ``gx (T, B, 3H)`` its time-domain output (``b_ih`` included).
     ``whr/whi (F, H/k, 3H/k)`` recurrent spectra; ``b_ih``, ``b_hh`` gate-major t-major ``(3, k, H/k)``:
-    r, z = σ(x + h); n = tanh(x_n + r∘h_n); h_t = (1 - z)∘n + z∘h_{t-1}.
+    r, z = σ(x + h); n = tanh(x_n + r∘h_n); h_t = (1 - z)∘n + z∘h_{t-1}. ``lengths`` as in ``lstm_run``.
     """
     cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
     nbins, k = cr.shape
-    length, batch, q_in, m = x.shape[0], x.shape[1], wxr.shape[1], whr.shape[1]
+    batch, q_in, m = x.shape[1], wxr.shape[1], whr.shape[1]
     n, dt = k * m, x.dtype
     zr, zi, ar, ai = (np.empty((nbins, m), dt), np.empty((nbins, m), dt), np.empty((nbins, 3 * m), dt),
                       np.empty((nbins, 3 * m), dt))
@@ -318,8 +330,10 @@ def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, c
     hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
     for b in range(batch):
         _to_tmajor(h0[idx, b], h)
-        for s in range(length):
-            t = length - 1 - s if reverse else s
+        steps = lengths[b]
+        _zero_frames(y, b, steps, y_off, n)
+        for s in range(steps):
+            t = steps - 1 - s if reverse else s
             _dft(h, cr, ci, zr, zi, 0)
             _mac(whr, whi, zr, zi, ar, ai, k)
             _idft(ar, ai, gr, gi, gh)

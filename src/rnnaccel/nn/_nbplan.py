@@ -154,41 +154,44 @@ class NumbaLSTMPlan:
     def state_widths(self) -> tuple[int, int]:
         return self.out, self.hidden
 
-    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool
-            ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def run(self, x: Tensor, ih: nn.Module, state: tuple[Tensor, Tensor], reverse: bool,
+            lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``x`` (T, B, in) -> ``(output (T, B, out), (h_T, c_T))``, as ``LSTMDirection.forward``."""
-        y, (h, c) = run_direction(self, x, ih, state, reverse)
+        y, (h, c) = run_direction(self, x, ih, state, reverse, lengths)
         return y, (h, c)
 
     def kernel(self, x: np.ndarray, x_t: Tensor, states: tuple[np.ndarray, ...], y: tuple[np.ndarray, int],
-               outs: tuple[np.ndarray, ...], idx: int, reverse: bool) -> None:
+               outs: tuple[np.ndarray, ...], idx: int, lengths: np.ndarray, reverse: bool) -> None:
         """The kernel on numpy views: output columns ``y[1]:`` of ``y[0]``; ``states``/``outs`` = (h, c),
         each ``(L*D, B, width)`` with this direction at ``idx``; ``x_t`` is ``x`` as a tensor, or
-        ``ih(x)`` for an unfused input role."""
+        ``ih(x)`` for an unfused input role; ``lengths`` (B,) int64 frames per sequence."""
         cm = self.common
         gx = cm.no_input if self.fused_input else _numpy(x_t)
         self.run_kernel(x, gx, states[0], states[1], y[0], y[1], outs[0], outs[1], idx, self.wzr, self.wzi,
-                        self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike, reverse)
+                        self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike, lengths, reverse)
 
 
 def run_direction(plan: NumbaLSTMPlan | NumbaGRUPlan, x: Tensor, ih: nn.Module, states: tuple[Tensor, ...],
-                  reverse: bool) -> tuple[Tensor, tuple[Tensor, ...]]:
+                  reverse: bool, lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One direction: ``x`` (T, B, in), states ``(B, width)`` -> ``(output (T, B, out), final states)``."""
     y, outs = run_stack([[(plan, None if plan.fused_input else ih)]], x, tuple(s[None] for s in states),
-                        reverse)
+                        reverse, lengths)
     return y, tuple(o[0] for o in outs)
 
 
 def run_stack(layers: list[list[tuple[NumbaLSTMPlan | NumbaGRUPlan, nn.Module | None]]], x: Tensor,
-              states: tuple[Tensor, ...], reverse: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]:
+              states: tuple[Tensor, ...], reverse: bool = False, lengths: Tensor | None = None
+              ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """All layers and directions of an LSTM/GRU in eval mode: ``(output (T, B, D*out), final states)``.
 
     ``layers[l][d] = (plan, ih)`` with ``ih`` the input role when it is not fused into the kernel;
     ``states`` are ``(L*D, B, width)`` ((h, c) or (h,)); direction 1 runs reversed (``reverse`` flips a
     single direction). Kernels write straight into the output and state arrays (no per-direction
     stack/cat or slicing): when streaming one frame per call such Python work costs as much as the kernel.
+    ``lengths`` (B,): sequence ``b`` runs over frames ``0..lengths[b]-1`` only (outputs beyond are zero).
     """
     length, batch, idx = x.shape[0], x.shape[1], 0
+    lens = np.full(batch, length, np.int64) if lengths is None else lengths.numpy()
     first = layers[0][0][0]
     dtype, n_states = first.common.cst.dtype, len(layers) * len(layers[0])
     outs = tuple(np.empty((n_states, batch, width), dtype) for width in first.state_widths)
@@ -198,7 +201,7 @@ def run_stack(layers: list[list[tuple[NumbaLSTMPlan | NumbaGRUPlan, nn.Module | 
         xn = _numpy(x)
         for d, (plan, ih) in enumerate(directions):
             x_t = x if ih is None else ih(x)
-            plan.kernel(xn, x_t, ins, (yn, d * first.out), outs, idx, reverse or d == 1)
+            plan.kernel(xn, x_t, ins, (yn, d * first.out), outs, idx, lens, reverse or d == 1)
             idx += 1
         x = torch.from_numpy(yn)
     return x, tuple(torch.from_numpy(o) for o in outs)
@@ -247,15 +250,16 @@ class NumbaGRUPlan:
     def state_widths(self) -> tuple[int]:
         return (self.hidden,)
 
-    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool) -> tuple[Tensor, Tensor]:
+    def run(self, x: Tensor, ih: nn.Module, h0: Tensor, reverse: bool, lengths: Tensor | None = None
+            ) -> tuple[Tensor, Tensor]:
         """``x`` (T, B, in), ``ih`` the input role, ``h0`` (B, H) -> ``(output (T, B, H), h_T)``."""
-        y, (h,) = run_direction(self, x, ih, (h0,), reverse)
+        y, (h,) = run_direction(self, x, ih, (h0,), reverse, lengths)
         return y, h
 
     def kernel(self, x: np.ndarray, x_t: Tensor, states: tuple[np.ndarray, ...], y: tuple[np.ndarray, int],
-               outs: tuple[np.ndarray, ...], idx: int, reverse: bool) -> None:
+               outs: tuple[np.ndarray, ...], idx: int, lengths: np.ndarray, reverse: bool) -> None:
         """As ``NumbaLSTMPlan.kernel`` with states ``(h,)``."""
         cm = self.common
         gx = cm.no_input if self.fused_input else _numpy(x_t)
         self.run_kernel(x, gx, states[0], y[0], y[1], outs[0], idx, self.wxr, self.wxi, self.b_ih, self.whr,
-                        self.whi, self.b_hh, cm.dft, cm.cst, cm.ilike, reverse)
+                        self.whi, self.b_hh, cm.dft, cm.cst, cm.ilike, lengths, reverse)

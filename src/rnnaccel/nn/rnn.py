@@ -15,6 +15,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnnaccel.nn import _fused, _nbplan
 from rnnaccel.nn.blocksize import BlockSizeSpec, resolve_block_sizes
@@ -66,21 +67,28 @@ class LSTMDirection(nn.Module):
     def peephole(self) -> tuple[Tensor, Tensor, Tensor] | None:
         return None if self.w_ci is None else (self.w_ci, self.w_cf, self.w_co)
 
-    def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False
-                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``."""
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False,
+                lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``.
+
+        ``lengths`` (B,) int64: sequence ``b`` occupies frames ``0..lengths[b]-1`` (see ``step_masks``).
+        """
         if _fast_ok(self) and state[0].dtype == state[1].dtype == x.dtype:
             plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
             if plan is not None:
-                return plan.run(x, self.ih, state, reverse)
-        return self._run_steps(self.ih(x), state, reverse)
+                return plan.run(x, self.ih, state, reverse, lengths)
+        return self._run_steps(self.ih(x), state, reverse, lengths)
 
-    def _run_steps(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool
-                   ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def _run_steps(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool,
+                   lengths: Tensor | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         (h, c), outs, peep = state, [], self.peephole()
+        masks = step_masks(lengths, gates_x.shape[0], gates_x.device)
         for t in _steps(gates_x.shape[0], reverse):
-            h, c = lstm_cell_step(gates_x[t], h, c, self.hh, self.proj, peep)
-            outs.append(h)
+            h_t, c_t = lstm_cell_step(gates_x[t], h, c, self.hh, self.proj, peep)
+            if masks is not None:
+                h_t, c_t = torch.where(masks[t], h_t, h), torch.where(masks[t], c_t, c)
+            h, c = h_t, c_t
+            outs.append(h_t if masks is None else torch.where(masks[t], h_t, 0.0))
         return _stack(outs, reverse), (h, c)
 
 
@@ -95,17 +103,32 @@ class GRUDirection(nn.Module):
         self.hh = make_role(hidden_size, 3 * hidden_size, sizes["recurrent"], bias, factory)
         self._fast_cache: tuple | None = None
 
-    def forward(self, x: Tensor, h: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor]:
-        """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``."""
+    def forward(self, x: Tensor, h: Tensor, reverse: bool = False, lengths: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
+        """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``; ``lengths`` as for the LSTM."""
         if _fast_ok(self) and h.dtype == x.dtype:
             plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x)
             if plan is not None:
-                return plan.run(x, self.ih, h, reverse)
+                return plan.run(x, self.ih, h, reverse, lengths)
         gates_x, outs = self.ih(x), []
+        masks = step_masks(lengths, gates_x.shape[0], gates_x.device)
         for t in _steps(gates_x.shape[0], reverse):
-            h = gru_cell_step(gates_x[t], h, self.hh)
-            outs.append(h)
+            h_t = gru_cell_step(gates_x[t], h, self.hh)
+            h = h_t if masks is None else torch.where(masks[t], h_t, h)
+            outs.append(h_t if masks is None else torch.where(masks[t], h_t, 0.0))
         return _stack(outs, reverse), h
+
+
+def step_masks(lengths: Tensor | None, length: int, device: torch.device) -> Tensor | None:
+    """``(T, B, 1)`` bool: frame ``t`` of sequence ``b`` is real (``t < lengths[b]``); None for no lengths.
+
+    A step past a sequence's end leaves its state unchanged and outputs zero, so the forward direction's
+    final state is the one at the sequence's last frame and the reverse direction starts there (as
+    ``torch.nn.LSTM``/``GRU`` on a ``PackedSequence``).
+    """
+    if lengths is None:
+        return None
+    return (torch.arange(length, device=device)[:, None] < lengths.to(device)[None, :]).unsqueeze(-1)
 
 
 def _steps(length: int, reverse: bool) -> range:
@@ -114,6 +137,33 @@ def _steps(length: int, reverse: bool) -> range:
 
 def _stack(outs: list[Tensor], reverse: bool) -> Tensor:
     return torch.stack(outs[::-1] if reverse else outs)
+
+
+def _check_lengths(lengths: object, length: int, batch: int) -> Tensor | None:
+    """Validated ``(B,)`` int64 CPU lengths in ``[1, T]``; None when absent or all equal to ``T``."""
+    if lengths is None:
+        return None
+    try:
+        lens = torch.as_tensor(lengths)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"lengths must be a sequence of ints, got {lengths!r}") from err
+    if lens.dtype.is_floating_point or lens.dtype.is_complex or lens.dtype == torch.bool:
+        raise TypeError(f"lengths must be integers, got dtype {lens.dtype}")
+    if tuple(lens.shape) != (batch,):
+        raise ValueError(f"lengths has shape {tuple(lens.shape)}, expected ({batch},) (one per sequence)")
+    lens = lens.to("cpu", torch.int64)
+    if int(lens.min()) < 1 or int(lens.max()) > length:
+        raise ValueError(f"lengths must lie in [1, {length}] (the padded length), got {lens.tolist()}")
+    return None if int(lens.min()) == length else lens
+
+
+def _repack(y: Tensor, like: PackedSequence) -> PackedSequence:
+    """Time-major padded output ``y`` (original batch order) as a PackedSequence laid out like ``like``."""
+    if like.sorted_indices is not None:
+        y = y.index_select(1, like.sorted_indices.to(y.device))
+    sizes = like.batch_sizes.tolist()
+    data = torch.cat([y[t, :size] for t, size in enumerate(sizes)])
+    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
 
 
 def _check_positive(value: object, what: str) -> int:
@@ -155,16 +205,35 @@ class _RNNBase(nn.Module):
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
-    def _prepare_input(self, x: Tensor) -> tuple[Tensor, bool]:
+    def _prepare_input(self, x: Tensor | PackedSequence, lengths: object = None
+                       ) -> tuple[Tensor, bool, Tensor | None]:
+        """Time-major ``(T, B, in)`` input, whether it was batched, and per-sequence lengths (None: all T)."""
+        if isinstance(x, PackedSequence):
+            if lengths is not None:
+                raise ValueError("lengths must not be given with a PackedSequence (it carries its lengths)")
+            x, lengths = pad_packed_sequence(x)  # time-major, original batch order
+            self._check_width(x)
+            return x, True, _check_lengths(lengths, x.shape[0], x.shape[1])
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input must be a Tensor or a PackedSequence, got {type(x).__name__}")
         if x.dim() not in (2, 3):
             raise ValueError(f"input must be 2-D (unbatched) or 3-D, got shape {tuple(x.shape)}")
+        self._check_width(x)
+        if x.dim() == 2:
+            if lengths is not None:
+                raise ValueError("lengths needs a batched (3-D) input, got a 2-D (unbatched) one")
+            return x.unsqueeze(1), False, None
+        x = x.transpose(0, 1) if self.batch_first else x
+        return x, True, _check_lengths(lengths, x.shape[0], x.shape[1])
+
+    def _check_width(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
             raise ValueError(f"input has width {x.shape[-1]}, expected input_size={self.input_size}")
-        if x.dim() == 2:
-            return x.unsqueeze(1), False
-        return (x.transpose(0, 1) if self.batch_first else x), True
 
-    def _finish_output(self, y: Tensor, batched: bool) -> Tensor:
+    def _finish_output(self, y: Tensor, batched: bool, like: Tensor | PackedSequence
+                       ) -> Tensor | PackedSequence:
+        if isinstance(like, PackedSequence):
+            return _repack(y, like)
         if not batched:
             return y.squeeze(1)
         return y.transpose(0, 1) if self.batch_first else y
@@ -230,24 +299,29 @@ class LSTM(_RNNBase):
         return LSTMDirection(width, self.hidden_size, self.proj_size, self.bias, self.peephole, sizes,
                              self._factory)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """As ``torch.nn.LSTM.forward``: returns ``(output, (h_n, c_n))``."""
-        x, batched = self._prepare_input(input)
+    def forward(self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None, *,
+                lengths: object = None) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
+        """As ``torch.nn.LSTM.forward``: returns ``(output, (h_n, c_n))``; ``input`` may be a PackedSequence.
+
+        ``lengths`` (one int per sequence, padded batched input only): sequence ``b`` is frames
+        ``0..lengths[b]-1``; outputs beyond it are zero, ``h_n``/``c_n`` are taken at its last frame and the
+        reverse direction starts there (the same result as packing the batch).
+        """
+        x, batched, lens = self._prepare_input(input, lengths)
         h0, c0 = (None, None) if hx is None else hx
         out_size = self.proj_size or self.hidden_size
         h0 = self._check_state(h0, "h_0", x.shape[1], out_size, x, batched)
         c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
         plans = self._compiled_plans(x) if _fast_ok(self) else None
         if plans is not None and h0.dtype == c0.dtype == x.dtype:  # else the torch path reports the mismatch
-            x, (h_n, c_n) = _nbplan.run_stack(plans, x, (h0, c0))
-            return self._finish_output(x, batched), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
+            x, (h_n, c_n) = _nbplan.run_stack(plans, x, (h0, c0), lengths=lens)
+            return self._finish_output(x, batched, input), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
         hs, cs = [], []
         for layer, directions in enumerate(self.layers):
             outs = []
             for d, direction in enumerate(directions):
                 idx = layer * self.num_directions + d
-                y, (h, c) = direction(x, (h0[idx], c0[idx]), reverse=d == 1)
+                y, (h, c) = direction(x, (h0[idx], c0[idx]), reverse=d == 1, lengths=lens)
                 outs.append(y)
                 hs.append(h)
                 cs.append(c)
@@ -255,7 +329,7 @@ class LSTM(_RNNBase):
         h_n, c_n = torch.stack(hs), torch.stack(cs)
         if not batched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return self._finish_output(x, batched), (h_n, c_n)
+        return self._finish_output(x, batched, input), (h_n, c_n)
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:
@@ -286,24 +360,25 @@ class GRU(_RNNBase):
     def _make_direction(self, width: int, sizes: dict[str, int | None]) -> GRUDirection:
         return GRUDirection(width, self.hidden_size, self.bias, sizes, self._factory)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """As ``torch.nn.GRU.forward``: returns ``(output, h_n)``."""
-        x, batched = self._prepare_input(input)
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None, *, lengths: object = None
+                ) -> tuple[Tensor | PackedSequence, Tensor]:
+        """As ``torch.nn.GRU.forward``: returns ``(output, h_n)``; ``lengths`` as for ``LSTM.forward``."""
+        x, batched, lens = self._prepare_input(input, lengths)
         h0 = self._check_state(hx, "h_0", x.shape[1], self.hidden_size, x, batched)
         plans = self._compiled_plans(x) if _fast_ok(self) else None
         if plans is not None and h0.dtype == x.dtype:  # else the torch path reports the mismatch
-            x, (h_n,) = _nbplan.run_stack(plans, x, (h0,))
-            return self._finish_output(x, batched), (h_n if batched else h_n[:, 0])
+            x, (h_n,) = _nbplan.run_stack(plans, x, (h0,), lengths=lens)
+            return self._finish_output(x, batched, input), (h_n if batched else h_n[:, 0])
         hs = []
         for layer, directions in enumerate(self.layers):
             outs = []
             for d, direction in enumerate(directions):
-                y, h = direction(x, h0[layer * self.num_directions + d], reverse=d == 1)
+                y, h = direction(x, h0[layer * self.num_directions + d], reverse=d == 1, lengths=lens)
                 outs.append(y)
                 hs.append(h)
             x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
         h_n = torch.stack(hs)
-        return self._finish_output(x, batched), (h_n if batched else h_n.squeeze(1))
+        return self._finish_output(x, batched, input), (h_n if batched else h_n.squeeze(1))
 
     @classmethod
     def from_torch(cls, module: nn.GRU, block_size: BlockSizeSpec = None) -> GRU:
