@@ -30,7 +30,7 @@ def _plan(config) -> None:
     click.echo(f"full grid: {n_full} trials; reduced strategy: at most {reduced_max} trials")
 
 
-def _sweep_options(command):
+def sweep_options(command):
     """--storage/--jobs/--backend/--address/--sampler/--trials, shared with ``rnnaccel explore``."""
     from rnnaccel.study.storage import STORAGE_HELP
 
@@ -46,8 +46,9 @@ def _sweep_options(command):
         click.option("--sampler", type=click.Choice(["grid", "tpe", "nsga2"]), default=None,
                      help="Let an Optuna sampler propose trials (nsga2: multi-objective over PER, "
                           "storage bytes and frames/s/W) instead of the strategy."),
-        click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True,
-                     help="With --sampler: how many trials to propose."),
+        click.option("--trials", "n_trials", type=click.IntRange(min=1), default=None,
+                     help="With --sampler: how many trials to propose (default: 20 for compress; for "
+                          "explore every grid point with grid, else 100)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -62,7 +63,7 @@ def _sweep_options(command):
 @click.option("--plan", "plan_only", is_flag=True, help="Only print the number of trials; train nothing.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="torch threads.")
 @click.option("--progress", is_flag=True, help="Progress bars (epochs, ADMM iterations with the residual).")
-@_sweep_options
+@sweep_options
 def compress(config_path: str, strategy: str | None, plan_only: bool, threads: int, progress: bool,
              **sweep: object) -> None:
     """Run the model-selection trials on an Optuna study (resumable after a kill; finished trials with

@@ -9,45 +9,82 @@ from pathlib import Path
 import click
 
 
+def _sweep_options(command):
+    from rnnaccel.cli_compress import sweep_options
+
+    return sweep_options(command)
+
+
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Explore TOML.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Override output.dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def explore(config_path: str, out_dir: str | None, as_json: bool) -> None:
-    """Sweep parallelism, block sizes, bit widths, cell type and device; write CSV, front, PNG."""
-    from rnnaccel.explore import explore as run_explore
-    from rnnaccel.explore import load_explore_config, plot_front, write_csv
+@_sweep_options
+def explore(config_path: str, out_dir: str | None, as_json: bool, **sweep) -> None:
+    """Sweep parallelism, block sizes, bit widths, cell type and device; write CSV, front, plot.
+
+    Without --sampler every grid point is evaluated at once (vectorized); with --sampler the points
+    are trials of an Optuna study (resumable, --jobs, --backend ray)."""
+    from rnnaccel.explore import load_explore_config
 
     try:
         config = load_explore_config(config_path)
+        if out_dir is not None:
+            config = config.model_copy(update={"output": config.output.model_copy(update={"dir": out_dir})})
         start = time.perf_counter()
-        result = run_explore(config)
+        result, study = _run(config, sweep)
         seconds = time.perf_counter() - start
+        summary = _write_outputs(config, result, seconds, study)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    out = Path(out_dir or config.output.dir)
+    _echo_summary(summary, result.front_rows(), as_json)
+
+
+def _run(config, sweep: dict):
+    from rnnaccel.explore import explore as run_explore
+
+    sampler = sweep.pop("sampler")
+    if sampler is None:
+        if any(sweep[k] != d for k, d in (("storage", None), ("jobs", 1), ("backend", "local"),
+                                           ("address", None), ("n_trials", None))):
+            raise ValueError("--storage, --jobs, --backend, --address and --trials need --sampler "
+                             "(without it the whole grid is evaluated at once)")
+        return run_explore(config), None
+    from rnnaccel.explore.study import explore_study
+
+    return explore_study(config, sampler, sweep.pop("n_trials"), **sweep)
+
+
+def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
+    from rnnaccel.explore import plot_front, write_csv
+
+    out = Path(config.output.dir)
     files = {"points": str(write_csv(result, out / "points.csv"))}
     front = result.front_rows()
-    files["front"] = str(_write_json(out / "pareto.json", front))
-    if config.output.plot:
-        files["plot"] = str(plot_front(result, out / "pareto.png"))
     summary = {
         "points": result.n_points,
         "fitting": int(result.columns["fits"].sum()),
+        "eligible": int(result.columns["eligible"].sum()),
         "pareto": len(front),
         "eval_seconds": seconds,
         "points_per_second": result.n_points / seconds,
         "files": files,
+        "study": study,
     }
-    _echo_summary(summary, front, as_json)
+    files["front"] = str(_write_json(out / "pareto.json", front))
+    if config.output.plot:
+        files["plot"] = str(plot_front(result, out / "pareto.svg"))
+    files["summary"] = str(_write_json(out / "summary.json", {**summary, "config": config.model_dump()}))
+    return summary
 
 
 def _write_json(path: Path, data: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    """Strict JSON (a NaN PER of a point without Phase I result is null), written atomically."""
+    try:
+        from rnnaccel.io import write_json_atomic
+    except ImportError:  # until rnnaccel.io lands
+        from rnnaccel.report.jsonio import write_json_atomic
+    return Path(write_json_atomic(path, data))
 
 
 def _echo_summary(summary: dict, front: list[dict], as_json: bool) -> None:
@@ -55,9 +92,12 @@ def _echo_summary(summary: dict, front: list[dict], as_json: bool) -> None:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(
-        f"{summary['points']} points ({summary['fitting']} fit) in {summary['eval_seconds']:.3f} s "
-        f"= {summary['points_per_second']:,.0f} points/s; {summary['pareto']} on the Pareto front"
+        f"{summary['points']} points ({summary['fitting']} fit, {summary['eligible']} eligible) in "
+        f"{summary['eval_seconds']:.3f} s = {summary['points_per_second']:,.0f} points/s; "
+        f"{summary['pareto']} on the Pareto fronts (one per device)"
     )
+    for note in (summary["study"] or {}).get("notes", []):
+        click.echo(f"note: {note}", err=True)
     for row in front[:10]:
         click.echo(
             f"  {row['cell']:4s} {row['device']:6s} k={row['block_gate']}/{row['block_proj']} "

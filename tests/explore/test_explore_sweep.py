@@ -22,8 +22,8 @@ from rnnaccel.explore import (
 SMALL = """
 [model]
 input_size = 40
-hidden = 128
-proj = 64
+hidden_size = 128
+proj_size = 64
 
 [sweep]
 cell = ["lstm", "gru"]
@@ -65,7 +65,14 @@ def test_grid_is_the_cartesian_product(tmp_path):
     [
         ("[sweep]\nblocks = [8]\n", "Extra inputs are not permitted"),
         ('[sweep]\ndevice = ["zu9"]\n', r"unknown devices \['zu9'\]"),
-        ("[sweep]\nblock_gate = [6]\n", r"block sizes \[6\] are not powers of two"),
+        ("[sweep]\nblock_gate = [6]\n", r"sweep.block_gate: Value error, block_gate = 6: the FPGA model "
+         r"\(rnnaccel.hw.fpga\) needs a power of two in 1..64"),
+        ("[sweep]\nblock_proj = [128]\n", r"block_proj = 128: .* needs a power of two in 1..64"),
+        ("[sweep]\nblock_proj = [true]\n", r"sweep.block_proj.0: Input should be a valid integer"),
+        ("[model]\nproj_size = 2048\n", r"model \(lstm\): proj_size = 2048 > hidden_size = 1024: the FPGA "
+         r"model \(rnnaccel.hw.fpga\) needs a projection no wider than the hidden state"),
+        ("[model]\nhidden_size = true\n", r"model.hidden_size: Input should be a valid integer"),
+        ("[model]\nhidden = 5\n", r"model.hidden: Extra inputs are not permitted"),
         ("[sweep]\npe_gate = []\n", "sweep.pe_gate must list at least one value"),
         ("[sweep]\nweight_bits = [1]\n", r"bit widths must be in \[2, 32\]"),
         ("[output]\nresource = 'area'\n", "resource"),
@@ -144,11 +151,11 @@ def test_cli_explore(tmp_path):
     summary = json.loads(result.output)
     assert summary["points"] == 64 and summary["pareto"] >= 1
     assert (out / "points.csv").exists() and (out / "pareto.json").exists()
-    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (out / "pareto.svg").read_text()[:400]
     bad = CliRunner().invoke(main, ["explore", "--config", str(_write(tmp_path, "[x]\n", "bad.toml"))])
     assert bad.exit_code != 0 and "Extra inputs are not permitted" in bad.output
 
 
 def test_default_config_parses():
     cfg = load_explore_config(Path(__file__).resolve().parents[2] / "configs" / "explore_default.toml")
-    assert cfg.model.hidden == 1024 and set(cfg.sweep.device) == {"ku060", "vx690t"}
+    assert cfg.model.hidden_size == 1024 and set(cfg.sweep.device) == {"ku060", "vx690t"}

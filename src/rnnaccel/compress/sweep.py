@@ -151,10 +151,12 @@ class Sweep:
         factory = factory or functools.partial(TrialRunner, config.train, config.admm, config.out_dir)
         self.task = CompressTask(config, self.runner)
         self.storage = storage or f"{config.out_dir}/study.journal"
-        space = self.task.space() if sampler == "grid" else None
+        if sampler == "grid":  # the full grid: Phase I's plan-driven full strategy
+            config = self.config = config.model_copy(update={"strategy": "full"})
+            sampler = None
         self.sampler = sampler
         study = open_study("compress", storage_for(storage, config.out_dir), DIRECTIONS,
-                           make_sampler(sampler, space) if sampler else None)
+                           make_sampler(sampler) if sampler else None)
         local_worker = self.runner if backend == "local" and jobs == 1 else None
         self.backend = make_backend(backend, factory, jobs, address, worker=local_worker)
         self.study = StudyRunner(study, self.task, self.backend, on_trial)

@@ -1,4 +1,4 @@
-"""Run a sweep: vectorized evaluation, Pareto front, atomic CSV, PNG plot."""
+"""Run a sweep: vectorized evaluation, Pareto front per device, atomic CSV, the Pareto plot."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from rnnaccel.hw.fpga.power import PowerModel
 from rnnaccel.hw.fpga.vector import evaluate_grid
 from rnnaccel.hw.spec import fpga_device
 
-__all__ = ["ExploreResult", "explore", "plot_front", "write_csv"]
+__all__ = ["ExploreResult", "default_power", "eligible", "evaluate_points", "explore", "plot_front",
+           "plot_groups", "with_front", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -54,33 +55,53 @@ def _resource_use(columns: dict[str, np.ndarray], resource: str) -> np.ndarray:
     return columns[f"{resource}_frac"]
 
 
-def explore(config: ExploreConfig, power: PowerModel | None = None) -> ExploreResult:
-    """Evaluate the whole grid; the front is over points that fit (and meet ``max_per`` if set).
+def default_power(power: PowerModel | None = None) -> PowerModel:
+    """Power defaults to the ESE-calibrated coefficients, as in ``rnnaccel fpga compare``."""
+    if power is not None:
+        return power
+    from rnnaccel.hw.fpga.compare import ese_calibrated_power
 
-    Power defaults to the ESE-calibrated coefficients, as in ``rnnaccel fpga compare``.
-    """
-    if power is None:
-        from rnnaccel.hw.fpga.compare import ese_calibrated_power
+    return ese_calibrated_power()
 
-        power = ese_calibrated_power()
-    points = build_points(config)
+
+def evaluate_points(config: ExploreConfig, points: dict[str, np.ndarray], power: PowerModel,
+                    trials: list[dict]) -> dict[str, np.ndarray]:
+    """The model's figures, Phase I PER (``trials``) and ``resource_use`` of design ``points``."""
     shapes = shapes_for(config.model, config.sweep.cell)
     devices = tuple(fpga_device(name) for name in config.sweep.device)
     out = evaluate_grid(points, shapes, devices, power)
     columns = {**points, **out}
-    trials = load_phase1(config.output.phase1_results) if config.output.phase1_results else []
     columns["per"] = per_column(points, config, trials)
     columns["resource_use"] = _resource_use(out, config.output.resource)
-    eligible = out["fits"].copy()
+    return columns
+
+
+def eligible(config: ExploreConfig, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Points that fit their device and, with ``max_per``, have a known PER within it."""
+    ok = np.asarray(columns["fits"], dtype=bool).copy()
     if config.output.max_per is not None:
-        eligible &= columns["per"] <= config.output.max_per  # NaN (unknown PER) compares False
-    front = np.zeros(eligible.size, dtype=bool)
-    idx = np.flatnonzero(eligible)
-    front[idx] = pareto_front(columns["frames_per_s_per_w"][idx], columns["resource_use"][idx])
-    columns["pareto"] = front
+        ok &= columns["per"] <= config.output.max_per  # NaN (unknown PER) compares False
+    return ok
+
+
+def with_front(config: ExploreConfig, columns: dict[str, np.ndarray]) -> ExploreResult:
+    """The Pareto front per device (resource fractions of different devices are not comparable) over the
+    eligible points: highest frames/s/W at the lowest resource use."""
+    ok = eligible(config, columns)
+    front = np.zeros(ok.size, dtype=bool)
+    for dev in range(len(config.sweep.device)):
+        idx = np.flatnonzero(ok & (columns["device"] == dev))
+        front[idx] = pareto_front(columns["frames_per_s_per_w"][idx], columns["resource_use"][idx])
+    columns = {**columns, "eligible": ok, "pareto": front}
     return ExploreResult(
         columns, front, tuple(config.sweep.cell), tuple(config.sweep.device), config.output.resource
     )
+
+
+def explore(config: ExploreConfig, power: PowerModel | None = None) -> ExploreResult:
+    """Evaluate the whole grid (vectorized); the front is over points that fit (and meet ``max_per``)."""
+    trials = load_phase1(config.output.phase1_results) if config.output.phase1_results else []
+    return with_front(config, evaluate_points(config, build_points(config), default_power(power), trials))
 
 
 def write_csv(result: ExploreResult, path: str | Path) -> Path:
@@ -97,6 +118,7 @@ def write_csv(result: ExploreResult, path: str | Path) -> Path:
             writer = csv.writer(handle)
             writer.writerow(names)
             writer.writerows(zip(*(c.tolist() for c in cols), strict=True))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; an output file is readable like any other
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -104,29 +126,34 @@ def write_csv(result: ExploreResult, path: str | Path) -> Path:
     return path
 
 
+def plot_groups(result: ExploreResult) -> dict[str, dict[str, list[dict]]]:
+    """Per device: its eligible points (what ``max_per`` excluded is dropped) and its front rows."""
+    cols = result.columns
+    front = result.front_rows()
+    groups = {}
+    for i, device in enumerate(result.devices):
+        idx = np.flatnonzero(cols["eligible"] & (cols["device"] == i))
+        points = [{"resource_use": float(cols["resource_use"][j]),
+                   "frames_per_s_per_w": float(cols["frames_per_s_per_w"][j])} for j in idx]
+        groups[device] = {"points": points, "front": [r for r in front if r["device"] == device]}
+    return groups
+
+
 def plot_front(result: ExploreResult, path: str | Path) -> Path:
-    """PNG: every fitting point (grey) and the front (colored by cell), frames/s/W vs resource use."""
-    import matplotlib
+    """The Pareto plot (one axis per device) as SVG or PNG by ``path``'s suffix; no pyplot, so the
+    caller's matplotlib backend is untouched."""
+    from rnnaccel.report.plots import pareto_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols, path = result.columns, Path(path)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    fits = cols["fits"]
-    ax.scatter(cols["resource_use"][fits], cols["frames_per_s_per_w"][fits], s=3, c="0.8", label="fits")
-    for i, cell in enumerate(result.cells):
-        sel = result.front & (cols["cell"] == i)
-        ax.scatter(cols["resource_use"][sel], cols["frames_per_s_per_w"][sel], s=14, label=f"Pareto {cell}")
-    ax.set_xlabel(f"resource use ({result.resource} fraction of device)")
-    ax.set_ylabel("frames/s/W")
-    ax.set_yscale("log")
-    ax.legend(loc="lower right")
-    ax.set_title(f"{result.n_points} design points, {int(result.front.sum())} on the front")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    fig = pareto_figure(plot_groups(result), result.resource)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

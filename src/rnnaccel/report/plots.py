@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["admm_residuals_svg", "energy_breakdown_svg", "pareto_svg", "per_vs_cost_svg",
+__all__ = ["admm_residuals_svg", "energy_breakdown_svg", "pareto_figure", "pareto_svg", "per_vs_cost_svg",
            "resources_svg", "training_curves_svg", "write_compress_plots", "write_svg"]
 
 
@@ -125,6 +125,11 @@ def energy_breakdown_svg(breakdown_j: Mapping[str, float], title: str = "E-PUR e
 
 
 def pareto_svg(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], resource: str) -> str:
+    """:func:`pareto_figure` as SVG."""
+    return _svg(pareto_figure(groups, resource))
+
+
+def pareto_figure(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], resource: str) -> Any:
     """One axis per device (resource fractions of different devices do not share an axis): the
     eligible points (grey) and each cell's Pareto points, labelled with their block sizes. ``groups``:
     ``{device: {"points": [...], "front": [...]}}``; a legend entry only for a series with points."""
@@ -133,7 +138,7 @@ def pareto_svg(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], 
         points, front = data["points"], data["front"]
         if points:
             ax.scatter([p["resource_use"] for p in points], [p["frames_per_s_per_w"] for p in points],
-                       s=3, c="0.8", label="eligible")
+                       s=3, c="0.8", label="eligible", rasterized=True)  # thousands: one image
         for cell in sorted({p["cell"] for p in front}):
             sel = [p for p in front if p["cell"] == cell]
             ax.scatter([p["resource_use"] for p in sel], [p["frames_per_s_per_w"] for p in sel], s=16,
@@ -146,7 +151,8 @@ def pareto_svg(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], 
             ax.legend(fontsize=7, loc="lower right")
             ax.set_yscale("log")
         ax.set(xlabel=f"{resource} fraction of {device}", ylabel="frames/s/W", title=device)
-    return _svg(fig)
+    fig.tight_layout()
+    return fig
 
 
 def write_svg(text: str, path: str | Path) -> Path:

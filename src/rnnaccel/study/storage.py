@@ -35,14 +35,14 @@ def storage_for(spec: str | None, run_dir: str | Path) -> Any:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def make_sampler(name: str, search_space: dict[str, list] | None = None, seed: int = 0) -> Any:
-    """``grid`` (every combination of ``search_space``), ``tpe`` or ``nsga2`` (multi-objective)."""
+def make_sampler(name: str, seed: int = 0) -> Any:
+    """``tpe`` or ``nsga2`` (multi-objective); ``grid`` is None: the sweeps enumerate their grid
+    themselves (plan-driven trials, like Phase I's strategies) instead of Optuna's GridSampler, which
+    stops the study from inside ``tell`` and so cannot be driven by ask/tell."""
     import optuna
 
     if name == "grid":
-        if not search_space:
-            raise ValueError("the grid sampler needs a search space")
-        return optuna.samplers.GridSampler(search_space, seed=seed)
+        return None
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "nsga2":
