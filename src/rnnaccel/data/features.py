@@ -6,8 +6,10 @@ cepstra, cepstral lifter 22 and c0 replaced by the log frame energy (python_spee
 convention; the window, lifter and energy choices are assumed). Deltas use the HTK regression
 d_t = Σ_n n (c_{t+n} − c_{t−n}) / (2 Σ_n n²), n = 1..2, with edge frames repeated.
 Frame t covers samples [t·hop, t·hop + win) and is labelled with the phone at its centre.
-Features of a split are cached on disk (safetensors) under a key hashing the corpus files (path, size,
-mtime) and the settings.
+Features of a split are cached on disk (safetensors) under a key hashing the settings and the
+*contents* of the split's audio and phone files (``split_digest``); the cache file's metadata stores
+that key and a SHA-256 of its own tensors, so a truncated or overwritten cache is detected, reported
+with a ``CacheWarning`` and rebuilt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from rnnaccel.data.phones import phone_index
 from rnnaccel.data.timit import Utterance, list_split, load_utterance
 
 __all__ = [
+    "CacheWarning",
     "FeatureSettings",
     "FeatureStats",
     "SplitFeatures",
@@ -34,7 +38,12 @@ __all__ = [
     "frame_labels",
     "load_features",
     "mel_filterbank",
+    "split_digest",
 ]
+
+
+class CacheWarning(UserWarning):
+    """A feature cache was damaged or unreadable and is being rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -167,12 +176,32 @@ class SplitFeatures:
     phones: list[np.ndarray]
 
 
+def split_digest(root: str | Path, split: str) -> str:
+    """SHA-256 of a split's utterance ids and the bytes of their audio and phone files."""
+    digest = hashlib.sha256()
+    for u in list_split(root, split):
+        digest.update(u.utt_id.encode() + b"\0")
+        for path in (u.wav, u.phn):
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
+            digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
 def _cache_key(root: Path, split: str, settings: FeatureSettings) -> str:
-    files = list_split(root, split)
-    listing = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
-               for u in files for p in (u.wav, u.phn)]
-    blob = json.dumps({"split": split, "settings": asdict(settings), "files": listing}, sort_keys=True)
+    blob = json.dumps({"split": split, "settings": asdict(settings), "data": split_digest(root, split)},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}:{arr.dtype.str}:{arr.shape};".encode() + arr.tobytes())
+    return digest.hexdigest()
 
 
 def _extract(root: Path, split: str, settings: FeatureSettings) -> SplitFeatures:
@@ -190,37 +219,75 @@ def _extract(root: Path, split: str, settings: FeatureSettings) -> SplitFeatures
     return out
 
 
-def _save(path: Path, data: SplitFeatures) -> None:
+def _tensors(data: SplitFeatures) -> dict[str, np.ndarray]:
+    return {f"{u}/{name}": arr for u, f, fr, ph in zip(data.utt_ids, data.feats, data.frames, data.phones,
+                                                       strict=True)
+            for name, arr in (("feats", f), ("frames", fr), ("phones", ph))}
+
+
+def _save(path: Path, data: SplitFeatures, key: str) -> None:
     from safetensors.numpy import save_file
 
-    tensors = {f"{u}/{name}": arr for u, f, fr, ph in zip(data.utt_ids, data.feats, data.frames, data.phones,
-                                                          strict=True)
-               for name, arr in (("feats", f), ("frames", fr), ("phones", ph))}
+    tensors = _tensors(data)
+    meta = {"utt_ids": json.dumps(data.utt_ids), "key": key, "sha256": _tensor_digest(tensors)}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata={"utt_ids": json.dumps(data.utt_ids)})
-    os.replace(tmp, path)
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _load(path: Path) -> SplitFeatures:
+def _load(path: Path, key: str) -> SplitFeatures:
+    """The cached features; ValueError saying what is wrong when the file is damaged or foreign."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="numpy") as f:
-        ids = json.loads(f.metadata()["utt_ids"])
-        get = f.get_tensor
-        return SplitFeatures(ids, [get(f"{u}/feats") for u in ids], [get(f"{u}/frames") for u in ids],
-                             [get(f"{u}/phones") for u in ids])
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            ids = json.loads(meta["utt_ids"])
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise ValueError(f"unreadable ({type(exc).__name__})") from None
+    if meta.get("key") != key:
+        raise ValueError("made from other data or settings")
+    if meta.get("sha256") != _tensor_digest(tensors):
+        raise ValueError("content does not match its SHA-256")
+    try:
+        parts = [[tensors[f"{u}/{n}"] for u in ids] for n in ("feats", "frames", "phones")]
+    except (KeyError, TypeError):
+        raise ValueError("utterance list does not match its tensors") from None
+    return SplitFeatures(ids, *parts)
+
+
+def _cache_path(cache_dir: Path, name: str) -> Path:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cache_dir {str(cache_dir)!r}: cannot create the feature cache directory "
+                         f"({exc.strerror}); expected a writable directory") from None
+    return cache_dir / name
 
 
 def load_features(root: str | Path, split: str, settings: FeatureSettings,
                   cache_dir: str | Path | None = None) -> SplitFeatures:
-    """Features of a split, read from / written to ``cache_dir`` (None: no cache)."""
+    """Features of a split, read from / written to ``cache_dir`` (None: no cache).
+
+    A cache file is used only when its key (settings + content of the split's files) and its tensors'
+    SHA-256 match; otherwise a ``CacheWarning`` says why and the features are recomputed."""
     root = Path(root)
     if cache_dir is None:
         return _extract(root, split, settings)
-    path = Path(cache_dir) / f"{split}-{settings.kind}-{_cache_key(root, split, settings)}.safetensors"
-    if path.exists():
-        return _load(path)
+    key = _cache_key(root, split, settings)
+    path = _cache_path(Path(cache_dir), f"{split}-{settings.kind}-{key}.safetensors")
+    if path.is_file():
+        try:
+            return _load(path, key)
+        except ValueError as exc:
+            warnings.warn(f"{path}: damaged feature cache ({exc}); rebuilding it", CacheWarning, stacklevel=2)
     data = _extract(root, split, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save(path, data)
+    try:
+        _save(path, data, key)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write the feature cache ({exc.strerror})") from None
     return data
