@@ -51,3 +51,6 @@ def flow(config_path: str | None, threads: int | None, no_progress: bool) -> Non
     for line in _summary(report):
         click.echo(line)
     click.echo(f"report: {cfg.report}")
+    from rnnaccel.report.html import write_report
+
+    click.echo(f"html report: {write_report(cfg.report)}")  # the same page as `rnnaccel report`

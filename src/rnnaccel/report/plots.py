@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["admm_residuals_svg", "energy_breakdown_svg", "pareto_figure", "pareto_svg", "per_vs_cost_svg",
-           "resources_svg", "training_curves_svg", "write_compress_plots", "write_svg"]
+__all__ = ["admm_residuals_svg", "energy_breakdown_svg", "pareto_figure", "pareto_svg", "per_percent",
+           "per_vs_cost_svg", "resources_svg", "training_curves_svg", "write_compress_plots", "write_text"]
 
 
 def _figure(width: float = 7.0, height: float = 4.0, ncols: int = 1) -> tuple[Any, Any]:
@@ -37,7 +37,7 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG is embedded in HTML
 
 
-def _per(record: Mapping[str, Any], split: str | None) -> float | None:
+def per_percent(record: Mapping[str, Any], split: str | None) -> float | None:
     per = record.get("per")
     if isinstance(per, Mapping):
         per = per.get(split) if split in per else next(iter(per.values()), None)
@@ -53,7 +53,7 @@ def training_curves_svg(stages: Mapping[str, Sequence[Mapping[str, Any]]], split
         if not records:
             continue
         x = [start + i + 1 for i in range(len(records))]
-        per = [_per(r, split) for r in records]
+        per = [per_percent(r, split) for r in records]
         ax_per.plot(x, per, marker="o", ms=3, label=name)
         loss = [r.get("loss") for r in records]
         if any(v is not None for v in loss):
@@ -155,8 +155,8 @@ def pareto_figure(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]
     return fig
 
 
-def write_svg(text: str, path: str | Path) -> Path:
-    """Atomically write one SVG (mode 0644)."""
+def write_text(text: str, path: str | Path) -> Path:
+    """Atomically write one SVG or HTML file (mode 0644)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -195,4 +195,4 @@ def write_compress_plots(results_path: str | Path) -> list[Path]:
     path = Path(results_path)
     plots = compress_plots(json.loads(path.read_text()))
     folder = path.with_name(f"{path.stem}_plots")
-    return [write_svg(svg, folder / f"{name}.svg") for name, svg in plots.items()]
+    return [write_text(svg, folder / f"{name}.svg") for name, svg in plots.items()]
