@@ -53,4 +53,7 @@ def flow(config_path: str | None, threads: int | None, no_progress: bool) -> Non
     click.echo(f"report: {cfg.report}")
     from rnnaccel.report.html import write_report
 
-    click.echo(f"html report: {write_report(cfg.report)}")  # the same page as `rnnaccel report`
+    try:
+        click.echo(f"html report: {write_report(cfg.report)}")  # the same page as `rnnaccel report`
+    except ValueError as exc:  # e.g. matplotlib not installed: the JSON report is complete
+        click.echo(f"warning: no HTML report: {exc}", err=True)

@@ -19,7 +19,10 @@ __all__ = ["admm_residuals_svg", "energy_breakdown_svg", "pareto_figure", "paret
 
 
 def _figure(width: float = 7.0, height: float = 4.0, ncols: int = 1) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ValueError("plots need matplotlib: pip install 'rnnaccel[plot]'") from None
 
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(1, ncols, squeeze=False)[0]
