@@ -1,4 +1,4 @@
-"""``rnnaccel data``: make the synthetic TIMIT-layout corpus, inspect a corpus."""
+"""``rnnaccel data``: make the synthetic TIMIT-layout corpus, import labelled WAVs, inspect a corpus."""
 
 from __future__ import annotations
 
@@ -12,34 +12,84 @@ def data() -> None:
     """Speech corpora (TIMIT layout)."""
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 @data.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--utterances", "-n", default=2000, show_default=True, help="Number of sentences.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--snr-db", type=float, default=None, help="Add white noise at this SNR (dB).")
-@click.option("--test-fraction", default=0.2, show_default=True, help="Share of speakers in TEST.")
+@click.option("--voices", default=None, help="Comma-separated voices (default: all; see `data voices`).")
+@click.option("--heldout", default=None, help="Comma-separated held-out (TEST) voices [rms,ked_diphone].")
+@click.option("--clean", is_flag=True, help="No acoustic variation (no warp, reverb, band limit, noise).")
+@click.option("--snr-db", type=float, default=None, help="White noise at this SNR (dB) on every utterance.")
+@click.option("--test-fraction", default=0.2, show_default=True, help="Share of speakers on held-out voices.")
+@click.option("--seen-test-fraction", default=0.1, show_default=True,
+              help="Share of speakers in TEST on training voices (split test_seen).")
 @click.option("--format", "audio_format", type=click.Choice(["sphere", "riff"]), default="sphere",
               show_default=True)
 @click.option("--lowercase", is_flag=True, help="Lower-case directory and file names.")
-@click.option("--jobs", "-j", default=2, show_default=True, help="Parallel flite processes.")
-@click.option("--overwrite", is_flag=True, help="Allow a non-empty OUT directory.")
+@click.option("--jobs", "-j", default=2, show_default=True, help="Parallel synthesizer processes.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing corpus at OUT (as a whole).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def synth(out: str, utterances: int, seed: int, snr_db: float | None, test_fraction: float,
-          audio_format: str, lowercase: bool, jobs: int, overwrite: bool, no_progress: bool) -> None:
-    """Synthesize a TIMIT-layout corpus with flite into OUT."""
-    from rnnaccel.data.synth import synthesize_corpus
+def synth(out: str, utterances: int, seed: int, voices: str | None, heldout: str | None, clean: bool,
+          snr_db: float | None, test_fraction: float, seen_test_fraction: float, audio_format: str,
+          lowercase: bool, jobs: int, overwrite: bool, no_progress: bool) -> None:
+    """Synthesize a TIMIT-layout corpus with flite and festival into OUT."""
+    from rnnaccel.data.synth import HELDOUT_VOICES, Variation, synthesize_corpus
+    from rnnaccel.data.voices import VOICES
 
+    if jobs < 1:
+        raise click.BadParameter(f"must be >= 1, got {jobs}", param_hint="--jobs")
     t0 = time.perf_counter()
     try:
         r = synthesize_corpus(out, utterances, seed=seed, snr_db=snr_db, test_fraction=test_fraction,
-                              audio_format=audio_format, lowercase=lowercase, jobs=jobs, overwrite=overwrite,
-                              progress=not no_progress)
-    except (ValueError, RuntimeError) as exc:
+                              seen_test_fraction=seen_test_fraction, voices=_names(voices) or tuple(VOICES),
+                              heldout=_names(heldout) or HELDOUT_VOICES,
+                              variation=Variation.none() if clean else None, audio_format=audio_format,
+                              lowercase=lowercase, jobs=jobs, overwrite=overwrite, progress=not no_progress)
+    except (ValueError, RuntimeError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     dt = time.perf_counter() - t0
+    for path in r.removed_partial:
+        click.echo(f"removed the partial corpus of an interrupted run: {path}", err=True)
     click.echo(f"wrote {r.utterances} utterances ({r.seconds_of_audio / 3600:.2f} h) to {r.root} in "
                f"{dt:.1f} s ({r.utterances / dt:.1f} utt/s); speakers: {r.train_speakers} TRAIN, "
-               f"{r.test_speakers} TEST (dev {len(r.dev_speakers)}, core_test {len(r.core_test_speakers)})")
+               f"{r.test_speakers} TEST: held-out voices {', '.join(r.heldout_voices)} "
+               f"(dev {len(r.dev_speakers)}, core_test {len(r.core_test_speakers)}), "
+               f"{len(r.test_seen_speakers)} test_seen on training voices")
+
+
+@data.command()
+def voices() -> None:
+    """List the synthesizer voices, their engine and Debian package, and whether each is installed."""
+    from rnnaccel.data.voices import BACKENDS, VOICES
+
+    for v in VOICES.values():
+        missing = BACKENDS[v.engine].missing(v)
+        click.echo(f"{v.name:24s} {v.engine:9s} {v.person:4s} {v.sex} {v.package:20s} "
+                   f"{'ok' if missing is None else 'MISSING: ' + missing}")
+
+
+@data.command(name="import")
+@click.argument("src", type=click.Path(file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--test-speakers", required=True, help="Comma-separated speaker folders that go to TEST.")
+@click.option("--skip-bad", is_flag=True, help="Leave bad files out (listed) instead of failing.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing corpus at OUT.")
+def import_(src: str, out: str, test_speakers: str, skip_bad: bool, overwrite: bool) -> None:
+    """Convert SRC/<speaker>/<utt>.wav + .lab (HTK) or .TextGrid (Praat) into the TIMIT layout at OUT."""
+    from rnnaccel.data.importer import import_corpus
+
+    try:
+        r = import_corpus(src, out, list(_names(test_speakers) or ()), skip_bad=skip_bad, overwrite=overwrite)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for reason in r.skipped:
+        click.echo(f"  skipped: {reason}", err=True)
+    click.echo(f"wrote {r.utterances} utterances to {r.root}: TRAIN {', '.join(r.train_speakers)}; "
+               f"TEST {', '.join(r.test_speakers)}; skipped {len(r.skipped)}")
 
 
 @data.command()

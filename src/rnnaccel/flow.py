@@ -68,13 +68,17 @@ def load_flow_config(path: str | Path) -> FlowConfig:
 
 
 def _ensure_corpus(cfg: FlowConfig, corpus: str, progress: bool, log: Log) -> None:
-    if Path(corpus).is_dir():
-        log(f"corpus: {corpus} (present)")
-        return
-    from rnnaccel.data.synth import synthesize_corpus
+    from rnnaccel.data.synth import corpus_status, synthesize_corpus
 
+    status = corpus_status(corpus, cfg.synth_utterances, cfg.synth_seed)  # stale or damaged: ValueError
+    if status != "absent":
+        log(f"corpus: {corpus} (present, {status})")
+        return
     log(f"corpus: synthesizing {cfg.synth_utterances} utterances into {corpus} (seed {cfg.synth_seed})")
-    synthesize_corpus(corpus, cfg.synth_utterances, seed=cfg.synth_seed, progress=progress)
+    r = synthesize_corpus(corpus, cfg.synth_utterances, seed=cfg.synth_seed, progress=progress,
+                          overwrite=True)
+    for path in r.removed_partial:
+        log(f"corpus: removed the partial corpus of an interrupted run: {path}")
 
 
 def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.Module, dict]:

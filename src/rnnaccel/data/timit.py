@@ -4,7 +4,8 @@ Directory and file names may be upper or lower case; audio is NIST SPHERE or RIF
 the bytes, also ``<utt>.WAV.wav`` copies). Splits follow the usual TIMIT recipe (Kaldi ``egs/timit``):
 ``train`` = TRAIN without SA sentences (3,696), ``test`` = TEST without SA (1,344), ``dev`` = the
 50-speaker development set, ``core_test`` = the 24 core-test speakers (both from TEST, without SA).
-A synthetic corpus names its own dev/core-test speakers in a ``SYNTH.json`` manifest at its root.
+A synthetic corpus names its own dev/core-test speakers in a ``SYNTH.json`` manifest at its root, and
+its ``test`` (held-out voices) and ``test_seen`` (unseen settings of training voices) speakers.
 Every problem raises ``ValueError`` naming the file (and line); ``skip_bad=True`` skips bad utterances
 and lists them in ``Split.skipped`` instead. Messages quote at most the offending token, shortened.
 
@@ -42,7 +43,7 @@ __all__ = [
     "load_utterance",
 ]
 
-SPLITS = ("train", "dev", "core_test", "test")
+SPLITS = ("train", "dev", "core_test", "test", "test_seen")
 MANIFEST_NAME = "SYNTH.json"
 
 # Kaldi egs/timit/s5/conf/dev_spk.list (the standard 50-speaker development set).
@@ -161,16 +162,25 @@ def _speaker_files(root: Path, spk_dir: Path) -> Iterator[UtteranceFiles]:
                              kinds["txt"], root)
 
 
-def _speaker_sets(root: Path) -> tuple[frozenset[str], frozenset[str]]:
+def _split_speakers(root: Path, split: str) -> frozenset[str] | None:
+    """Speakers of a TEST-side split (None: all of TEST). A ``SYNTH.json`` manifest names its own:
+    dev/core_test, ``test_speakers`` (held-out voices) and ``test_seen_speakers`` (training voices)."""
     manifests = [p for p in _entries(root, root) if p.name.lower() == MANIFEST_NAME.lower()]
     if not manifests:
-        return DEV_SPEAKERS, CORE_TEST_SPEAKERS
+        if split == "test_seen":
+            raise ValueError(f"{root}: split test_seen exists only in a synthetic corpus (its "
+                             f"{MANIFEST_NAME} lists test_seen_speakers)")
+        return {"dev": DEV_SPEAKERS, "core_test": CORE_TEST_SPEAKERS}.get(split)
     try:
         data = json.loads(manifests[0].read_text())
-        return frozenset(data["dev_speakers"]), frozenset(data["core_test_speakers"])
+        if split in ("dev", "core_test") or f"{split}_speakers" in data:
+            return frozenset(data[f"{split}_speakers"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{manifests[0]}: bad manifest, expected JSON with dev_speakers and "
                          f"core_test_speakers lists ({exc})") from None
+    if split == "test_seen":
+        raise ValueError(f"{manifests[0]}: no test_seen_speakers (a corpus from an older rnnaccel)")
+    return None
 
 
 def list_split(root: str | Path, split: str) -> list[UtteranceFiles]:
@@ -184,8 +194,8 @@ def list_split(root: str | Path, split: str) -> list[UtteranceFiles]:
     files = [u for dr in _dirs(root, part) for spk in _dirs(root, dr)
              for u in _speaker_files(root, spk) if not u.utt_id.split("_")[-1].startswith("SA")]
     _no_duplicate_ids(files)
-    if split in ("dev", "core_test"):
-        wanted = _speaker_sets(root)[0 if split == "dev" else 1]
+    wanted = None if split == "train" else _split_speakers(root, split)
+    if wanted is not None:
         found = {u.speaker for u in files}
         missing = sorted(wanted - found)
         if missing:
