@@ -114,8 +114,14 @@ def fpga() -> None:
     """Analytical FPGA model of the E-RNN / C-LSTM / ESE architectures."""
 
 
+def _devices() -> click.Choice:
+    from rnnaccel.hw.spec import FPGA_DEVICE_NAMES
+
+    return click.Choice(list(FPGA_DEVICE_NAMES))
+
+
 @fpga.command()
-@click.option("--device", default="ku060", show_default=True, help="ku060 or vx690t.")
+@click.option("--device", type=_devices(), default="ku060", show_default=True, help="FPGA of the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare(device: str, as_json: bool) -> None:
     """ESE vs C-LSTM-like vs E-RNN-like on the Google LSTM, modeled beside the published numbers."""
@@ -129,7 +135,7 @@ def compare(device: str, as_json: bool) -> None:
 
 
 @fpga.command()
-@click.option("--device", default="ku060", show_default=True)
+@click.option("--device", type=_devices(), default="ku060", show_default=True, help="FPGA of the model.")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
 @click.option("--input-size", default=153, show_default=True)
 @click.option("--hidden", default=1024, show_default=True)
@@ -145,7 +151,9 @@ def compare(device: str, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True)
 def design(device, cell, input_size, hidden, proj, layers, bidirectional, overrides, as_json) -> None:
-    """Report resources, timing and power of one block-circulant design."""
+    """Report resources, timing and power of one block-circulant design (the network given by the
+    options, the design's fields by --set; the others keep CirculantDesign's defaults). When it does not
+    fit, says which resources exceed the device and by how much."""
     from rnnaccel.hw.fpga import CirculantDesign, RnnShape, evaluate, fpga_device
     from rnnaccel.hw.fpga.compare import ese_calibrated_power
 
@@ -165,11 +173,34 @@ def design(device, cell, input_size, hidden, proj, layers, bidirectional, overri
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from None
     data = report.to_dict()
+    data["exceeds"] = _exceeds(data)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
     for key, value in data.items():
-        click.echo(f"{key:28s} {value}")
+        if key != "exceeds":
+            click.echo(f"{key:28s} {value}")
+    click.echo(_fit_line(data, device))
+
+
+_RESOURCES = (("dsp", "dsp", "dsp_avail", "DSP slices"), ("bram", "bram18", "bram18_avail", "RAMB18 blocks"),
+              ("lut", "luts", "luts_avail", "LUTs"), ("ff", "ffs", "ffs_avail", "flip-flops"))
+
+
+def _exceeds(data: dict) -> list[dict]:
+    """The resources a design uses more of than the device has: name, used, available, fraction."""
+    fr = data["fractions"]
+    return [{"resource": label, "used": data[used], "available": data[avail], "fraction": fr[key]}
+            for key, used, avail, label in _RESOURCES if fr[key] > 1.0]
+
+
+def _fit_line(data: dict, device: str) -> str:
+    if not data["exceeds"]:
+        worst = max(data["fractions"], key=data["fractions"].get)
+        return f"fits {device}: yes (largest use: {worst} {data['fractions'][worst]:.0%})"
+    over = "; ".join(f"{e['resource']} {e['used']:,} of {e['available']:,} ({e['fraction']:.0%})"
+                     for e in data["exceeds"])
+    return f"fits {device}: NO, exceeds {over}"
 
 
 def _parse_overrides(overrides: tuple[str, ...]) -> dict[str, object]:

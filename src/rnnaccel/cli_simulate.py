@@ -6,6 +6,8 @@ import json
 
 import click
 
+from rnnaccel.hw.epur.networks import NETWORK_NAMES
+
 
 def _evaluate(name: str, mwl: bool, block_size: int, seq_len: int | None, config: str | None) -> object:
     from rnnaccel.hw.epur import EPURConfig, evaluate, get_network, load_config, simulate
@@ -29,7 +31,9 @@ def _line(s: dict) -> str:
 
 
 @click.command()
-@click.option("--network", "network", required=True, help="Network name, or 'all'.")
+@click.option("--network", "network", required=True,
+              type=click.Choice([*NETWORK_NAMES, "all"], case_sensitive=False),
+              help="Benchmark network, or 'all'.")
 @click.option("--mwl", type=click.Choice(["on", "off", "both"]), default="both", show_default=True)
 @click.option("--block-size", type=int, default=1, show_default=True, help="Block-circulant k (1 = dense).")
 @click.option("--seq-len", type=int, default=None, help="Override the network's sequence length.")
@@ -37,11 +41,11 @@ def _line(s: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--export-actions", type=click.Path(dir_okay=False), default=None,
               help="Write action counts + energy table (single network and MWL setting).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Energy breakdown plot (PNG).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Energy breakdown plot (.png or .svg).")
 def simulate(network: str, mwl: str, block_size: int, seq_len: int | None, config: str | None, as_json: bool,
              export_actions: str | None, plot: str | None) -> None:
     """Simulate E-PUR on NETWORK with Maximizing Weight Locality on, off or both."""
-    from rnnaccel.hw.epur import NETWORK_NAMES
     from rnnaccel.hw.epur import export_actions as export
     from rnnaccel.hw.epur.report import write_json
 

@@ -1,7 +1,10 @@
-"""Energy breakdown per network with and without MWL (matplotlib, imported lazily, Agg backend)."""
+"""Energy breakdown per network with and without MWL (matplotlib imported lazily; its object API, not
+pyplot, so no backend is chosen here and a notebook user's backend is left alone)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from rnnaccel.hw.epur.report import Evaluation
@@ -12,10 +15,7 @@ __all__ = ["plot_breakdown"]
 def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path) -> None:
     """Stacked bars of each component's share of the energy per sequence (linear %, so every segment is
     read honestly), MWL off / on for each network, with the total in mJ written above each bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     parts = list(pairs[0][0].breakdown_j())
     labels, rows = [], []
@@ -23,7 +23,8 @@ def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path)
         for ev, tag in ((off, "off"), (on, "on")):
             labels.append(f"{ev.sim.network.name}\nMWL {tag}")
             rows.append(ev.breakdown_j())
-    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) + 1.5), 4.5))
+    fig = Figure(figsize=(max(7, 1.1 * len(labels) + 1.5), 4.5))
+    ax = fig.subplots()
     bottom = [0.0] * len(rows)
     totals = [sum(r.values()) for r in rows]
     for part in parts:
@@ -38,5 +39,14 @@ def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path)
     ax.set_title("E-PUR energy breakdown, MWL off vs on")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)  # format from the suffix (.png, .svg, .pdf)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
