@@ -18,6 +18,7 @@ _COMMANDS: dict[str, str] = {
     "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
     "simulate": "rnnaccel.cli_simulate:simulate",
     "compress": "rnnaccel.cli_compress:compress",
+    "rtl": "rnnaccel.cli_rtl:rtl",
     "report": "rnnaccel.cli_report:report",
 }
 
