@@ -17,7 +17,6 @@ import torch
 from rnnaccel.hw.epur import (
     NETWORK_NAMES,
     EPURConfig,
-    LayerSpec,
     evaluate,
     get_network,
     simulate,
@@ -25,6 +24,7 @@ from rnnaccel.hw.epur import (
 )
 from rnnaccel.hw.epur.naive import naive_simulate_layer
 from rnnaccel.hw.epur.report import write_json
+from rnnaccel.shape import RnnShape
 
 
 def _best(fn, repeat: int) -> float:
@@ -51,7 +51,7 @@ def main() -> None:
     net, cfg = get_network("rldradspr"), EPURConfig()
     t_fast = _best(lambda: simulate(net, cfg, mwl=True), 5)
     t_eval = _best(lambda: evaluate(simulate(net, cfg, mwl=True)), 3)
-    small = LayerSpec("lstm", 64, 64)
+    small = RnnShape("lstm", 64, 64)
     t_small_naive = _best(lambda: naive_simulate_layer(small, cfg, 50, True), 1)
     t_small_fast = _best(lambda: simulate_layer(small, cfg, 50, True), 5)
     small_cycles = sum(p.counts["dpu.cycle"] for p in simulate_layer(small, cfg, 50, True).phases)

@@ -57,6 +57,7 @@ def _run(config, sweep: dict):
 
 def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
     from rnnaccel.explore import plot_front, write_csv
+    from rnnaccel.explore.run import plot_resources
 
     out = Path(config.output.dir)
     files = {"points": str(write_csv(result, out / "points.csv"))}
@@ -74,6 +75,8 @@ def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
     files["front"] = str(_write_json(out / "pareto.json", front))
     if config.output.plot:
         files["plot"] = str(plot_front(result, out / "pareto.svg"))
+        if front:
+            files["resources"] = str(plot_resources(result, out / "resources.svg"))
     files["summary"] = str(_write_json(out / "summary.json", {**summary, "config": config.model_dump()}))
     return summary
 

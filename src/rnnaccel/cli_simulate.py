@@ -13,8 +13,8 @@ def _evaluate(name: str, mwl: bool, block_size: int, seq_len: int | None, config
     from rnnaccel.hw.epur import EPURConfig, evaluate, get_network, load_config, simulate
 
     net = get_network(name)
-    net = net.with_block_size(block_size) if block_size > 1 else net
-    net = net.with_seq_len(seq_len) if seq_len else net
+    net = net.with_block_size(block_size)  # 1 = dense; 0, -8 or 6 are errors naming the value
+    net = net.with_seq_len(seq_len) if seq_len is not None else net
     cfg = load_config(config) if config else EPURConfig()
     return evaluate(simulate(net, cfg, mwl=mwl))
 

@@ -24,31 +24,37 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from rnnaccel.compress.config import ADMMSettings
 from rnnaccel.configfile import load_config_file
+from rnnaccel.shape import RnnShape, requirements
 
-__all__ = ["FlowConfig", "load_flow_config", "run_flow"]
+__all__ = ["FLOW_TARGETS", "FlowConfig", "load_flow_config", "run_flow"]
 
 Log = Callable[[str], None]
 
 
+FLOW_TARGETS: tuple[str, ...] = ("nn", "fixed_point", "fpga", "epur")
+"""The stages of :func:`run_flow` that build the compressed network (``rnnaccel.shape.REQUIREMENTS``)."""
+
+
 class FlowConfig(BaseModel):
-    """Settings of :func:`run_flow`; unknown keys are errors."""
+    """Settings of :func:`run_flow`; unknown keys are errors. ``block_size`` must be buildable by every
+    stage of the flow (:data:`FLOW_TARGETS`), checked when the config is made."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     train_config: str = "configs/train_bilstm.toml"
-    synth_utterances: int = Field(default=2000, ge=20)
-    synth_seed: int = 0
-    block_size: int = Field(default=8, ge=2)
+    synth_utterances: StrictInt = Field(default=2000, ge=20)
+    synth_seed: StrictInt = 0
+    block_size: StrictInt = Field(default=8, ge=2)  # 1 would be no compression
     # "direct" by default: on the default corpus it measured better than ADMM (README, docs/compress.md)
     method: Literal["admm", "direct"] = "direct"
     admm: ADMMSettings = ADMMSettings()  # the schedule of rnnaccel.compress (assumed values)
-    direct_epochs: int = Field(default=12, ge=1)
+    direct_epochs: StrictInt = Field(default=12, ge=1)
     quant: Literal["16bit", "12bit"] = "16bit"
-    qat_epochs: int = Field(default=0, ge=0)
-    check_utterances: int = Field(default=16, ge=1)
+    qat_epochs: StrictInt = Field(default=0, ge=0)
+    check_utterances: StrictInt = Field(default=16, ge=1)
     fpga_device: str = "ku060"
     out_dir: str = "runs/flow"
     report: str = "results/flow.json"
@@ -61,10 +67,39 @@ class FlowConfig(BaseModel):
         fpga_device(name)  # unknown names fail here, before any training
         return name
 
+    @field_validator("block_size")
+    @classmethod
+    def _buildable_block(cls, k: int) -> int:
+        for target in FLOW_TARGETS:
+            requirements(target).check_block(k)
+        return k
+
+    def shape(self, train_cfg, input_size: int) -> RnnShape:
+        """The compressed network: the training config's model with ``block_size`` in every role,
+        checked against every stage of the flow (ValueError naming the key and the stage)."""
+        model = train_cfg.model.with_block_size(self.block_size)
+        return model.shape(input_size).check_buildable(*FLOW_TARGETS)
+
+    def load_train_config(self):
+        """The training config ``train_config`` names, checked (with ``block_size``) against every
+        stage of the flow: a network a later stage cannot build fails here, before any training."""
+        from rnnaccel.train import load_config
+
+        train_cfg = load_config(self.train_config)
+        try:
+            self.shape(train_cfg, train_cfg.data.feature_settings().dim)
+        except ValueError as exc:
+            raise ValueError(f"{self.train_config}: the flow (block_size = {self.block_size}) cannot "
+                             f"build this model: {exc}") from None
+        return train_cfg
+
 
 def load_flow_config(path: str | Path) -> FlowConfig:
-    """Parse a TOML or YAML flow config into a validated :class:`FlowConfig`."""
-    return load_config_file(path, FlowConfig, "flow config")
+    """Parse a TOML or YAML flow config into a validated :class:`FlowConfig`; its training config is
+    loaded and the whole network checked against every stage of the flow too."""
+    cfg = load_config_file(path, FlowConfig, "flow config")
+    cfg.load_train_config()
+    return cfg
 
 
 def _ensure_corpus(cfg: FlowConfig, corpus: str, progress: bool, log: Log) -> None:
@@ -113,8 +148,8 @@ def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, lo
 def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
     """Fake-quantize with the preset; quantization-aware fine-tuning only when ``qat_epochs`` > 0 (the
     fake-quant model trains ~40-150x slower than the float one, so the default is post-training)."""
-    from rnnaccel.compress.pipeline import QuantRecognizer, qat_flow
-    from rnnaccel.compress.trials import quant_preset
+    from rnnaccel.compress.pipeline import qat_flow
+    from rnnaccel.quant import QuantRecognizer, quant_preset
 
     if not cfg.qat_epochs:
         log(f"fixed point: {cfg.quant} post-training quantization with PWL activations")
@@ -176,56 +211,51 @@ def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 3
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _hardware(cfg: FlowConfig, train_cfg, input_size: int, log: Log) -> dict:
+def _hardware(cfg: FlowConfig, shape: RnnShape, log: Log) -> dict:
     """FPGA sizing and E-PUR simulation of the chosen model's shape."""
-    m = train_cfg.model
     bits = 16 if cfg.quant == "16bit" else 12
     log(f"phase II: FPGA {cfg.fpga_device} sizing and E-PUR simulation of the block-{cfg.block_size} model")
-    return {"fpga": _fpga(cfg, m, input_size, bits), "epur": _epur(cfg, m, input_size)}
+    return {"fpga": _fpga(cfg, shape, bits), "epur": _epur(shape)}
 
 
-def _fpga(cfg: FlowConfig, m, input_size: int, bits: int) -> dict:
-    from rnnaccel.hw.fpga import CirculantDesign, RnnShape, evaluate, fpga_device
+def _fpga(cfg: FlowConfig, shape: RnnShape, bits: int) -> dict:
+    from rnnaccel.hw.fpga import CirculantDesign, evaluate, fpga_device
     from rnnaccel.hw.fpga.compare import ese_calibrated_power
     from rnnaccel.hw.fpga.sizing import size_for_device
+    from rnnaccel.hw.fpga.workload import design_blocks
 
-    shape = RnnShape(m.cell, input_size, m.hidden_size, m.proj_size, m.num_layers, m.bidirectional,
-                     m.peephole)
     dev, power = fpga_device(cfg.fpga_device), ese_calibrated_power(cfg.fpga_device)
-    base = CirculantDesign(block_gate=cfg.block_size, block_proj=cfg.block_size, weight_bits=bits,
+    block_gate, block_proj = design_blocks(shape)
+    base = CirculantDesign(block_gate=block_gate, block_proj=block_proj, weight_bits=bits,
                            data_bits=bits, name=f"flow-k{cfg.block_size}-{bits}b")
     report = evaluate(shape, size_for_device(shape, base, dev, power), dev, power)
     return report.to_dict()
 
 
-def _epur(cfg: FlowConfig, m, input_size: int) -> dict:
-    from rnnaccel.hw.epur import LayerSpec, NetworkSpec, simulate
+def _epur(shape: RnnShape) -> dict:
+    from rnnaccel.hw.epur import NetworkSpec, simulate
     from rnnaccel.hw.epur import evaluate as epur_evaluate
 
-    layers, width = [], input_size
-    for _ in range(m.num_layers):
-        layers.append(LayerSpec(m.cell, width, m.hidden_size, m.proj_size, m.peephole, m.bidirectional,
-                                cfg.block_size))
-        width = layers[-1].output_size
-    net = NetworkSpec("flow", tuple(layers), seq_len=300, step_ms=10.0, description="3 s utterance")
+    net = NetworkSpec("flow", (shape,), seq_len=300, step_ms=10.0, description="3 s utterance")
     return epur_evaluate(simulate(net, mwl=True)).summary()
 
 
 def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None) -> dict:
     """Run the whole flow (module docstring) and write the JSON report; returns the report."""
-    from rnnaccel.compress.trials import write_json_atomic
-    from rnnaccel.train import load_config, load_data
+    from rnnaccel.io import write_json_atomic
+    from rnnaccel.train import load_data
 
     log = log or (lambda _msg: None)
-    train_cfg = load_config(cfg.train_config)
+    train_cfg = cfg.load_train_config()  # a network a later stage cannot build fails here
     _ensure_corpus(cfg, train_cfg.data.corpus, progress, log)
     data = load_data(train_cfg)
+    shape = cfg.shape(train_cfg, data[0].feats[0].shape[1])
     dense, dense_rep = _dense(train_cfg, data, progress, log)
     circ, compress_rep = _compress(cfg, train_cfg, dense, data, progress, log)
     quant, qat_rep = _quantize(cfg, train_cfg, circ, data, progress, log)
     test_set = data[1]["test"] if "test" in data[1] else next(iter(data[1].values()))
     report = {"config": cfg.model_dump(), "train_config": train_cfg.model_dump(), "dense": dense_rep,
               "compress": compress_rep, "qat": qat_rep, "ref_check": _ref_check(cfg, quant, test_set, log),
-              "hardware": _hardware(cfg, train_cfg, data[0].feats[0].shape[1], log)}
+              "shape": shape.to_dict(), "hardware": _hardware(cfg, shape, log)}
     write_json_atomic(cfg.report, report)
     return report

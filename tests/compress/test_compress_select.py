@@ -143,5 +143,5 @@ def test_trial_spec_validation():
     assert TrialSpec("gru", 96, "admm", [8, {"recurrent": 16}]).trial_id == "gru-h96-admm-k8_r16"
     grid = GridConfig(block_sizes=[[8, {"input": 4, "recurrent": 16}], 8])
     assert len(full_plan(grid)) == 2 * 2 * (1 + 2 * 3)
-    with pytest.raises(ValueError, match="block sizes must be positive ints"):
+    with pytest.raises(ValueError, match=r"block_sizes\[0\]\[1\].input must be an integer >= 1, got 0"):
         GridConfig(block_sizes=[[8, {"input": 0}]])

@@ -1,18 +1,17 @@
 """Cycle counts against hand calculations, the naive per-cycle twin, and MWL DRAM traffic."""
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnaccel.hw.epur import ComputeUnitConfig, EPURConfig, LayerSpec, get_network, simulate, simulate_layer
+from rnnaccel.hw.epur import ComputeUnitConfig, EPURConfig, get_network, simulate, simulate_layer
 from rnnaccel.hw.epur.naive import naive_simulate_layer
+from rnnaccel.shape import RnnShape
 
 
 def test_dense_lstm_hand_calculation():
     # 8 neurons x ceil((20+8)/16) = 2 cycles, + pipeline (1 mult + log2 16 + 1 acc = 6) + MFU 4 = 26/step
-    lay = LayerSpec("lstm", 20, 8)
+    lay = RnnShape("lstm", 20, 8)
     res = simulate_layer(lay, EPURConfig(), seq_len=3, mwl=False)
     (phase,) = res.phases
     assert phase.compute_cycles == 3 * (8 * 2 + 6 + 4)
@@ -27,7 +26,7 @@ def test_dense_lstm_hand_calculation():
 
 def test_projection_stage_hand_calculation():
     # gate: 16 x ceil((10+6)/16)=16 cycles; projection 6 rows over 4 CUs -> 2 rows x ceil(16/16) = 2
-    lay = LayerSpec("lstm", 10, 16, proj_size=6, peephole=True)
+    lay = RnnShape("lstm", 10, 16, proj_size=6, peepholes=True)
     phase = simulate_layer(lay, EPURConfig(), seq_len=5, mwl=False).phases[0]
     assert phase.compute_cycles == 5 * ((16 + 6 + 4) + (2 + 6))
 
@@ -35,10 +34,10 @@ def test_projection_stage_hand_calculation():
 def test_circulant_hand_calculation():
     # k=4: rows = 16/4 = 4 block rows; per row 4*(4/2+1)*(q_x+q_h) = 12*(4+4) = 96 mults -> 6 cycles
     # transforms: FFT-4 = 2*4*2 = 16 mults -> 1 cycle; q_x+q_h = 8 FFTs + 4 IFFTs = 12 cycles
-    lay = LayerSpec("lstm", 16, 16, block_size=4)
+    lay = RnnShape("lstm", 16, 16, block_sizes=4)
     phase = simulate_layer(lay, EPURConfig(), seq_len=2, mwl=False).phases[0]
     assert phase.compute_cycles == 2 * (4 * 6 + 12 + 6 + 4)
-    dense = simulate_layer(replace(lay, block_size=1), EPURConfig(), seq_len=2, mwl=False).phases[0]
+    dense = simulate_layer(lay.with_block_sizes(1), EPURConfig(), seq_len=2, mwl=False).phases[0]
     # stored weights shrink by k (k reals per k x k block)
     w_bytes = lambda p, t: p.counts["dram.read_bytes"] - t * 16 * 2 - 4 * 16 * 2  # noqa: E731
     assert w_bytes(dense, 2) == 4 * w_bytes(phase, 2)
@@ -57,7 +56,7 @@ _SMALL = EPURConfig(cu=ComputeUnitConfig(dpu_width=4, weight_buffer_kib=0.5), in
 
 
 def test_mwl_matches_closed_form_traffic():
-    lay, t, b = LayerSpec("lstm", 30, 10), 20, 2
+    lay, t, b = RnnShape("lstm", 30, 10), 20, 2
     res = simulate_layer(lay, _SMALL, t, mwl=True)
     # window: 1024 B // ((4 gates x 10 psums + 30 inputs) x 2 B) = 7 steps -> 3 windows
     n_w = -(-t // (1024 // ((4 * 10 + 30) * b)))
@@ -71,8 +70,8 @@ def test_mwl_matches_closed_form_traffic():
 
 
 layers = st.builds(
-    lambda kind, m, n, p, peep, k: LayerSpec(kind, m, n, proj_size=0 if kind == "gru" else min(p, n - 1),
-                                             peephole=peep and kind == "lstm", block_size=k),
+    lambda kind, m, n, p, peep, k: RnnShape(kind, m, n, proj_size=0 if kind == "gru" else min(p, n - 1),
+                                            peepholes=peep and kind == "lstm", block_sizes=k),
     st.sampled_from(["lstm", "gru"]), st.integers(1, 24), st.integers(2, 20), st.integers(0, 8),
     st.booleans(), st.sampled_from([1, 2, 4]))
 configs = st.builds(
@@ -105,7 +104,7 @@ def test_naive_twin_agrees_exactly(lay, cfg, t, mwl):
 
 @pytest.mark.parametrize("kind,block", [("lstm", 1), ("gru", 1), ("lstm", 4), ("gru", 2)])
 def test_naive_twin_on_a_windowed_streaming_layer(kind, block):
-    lay = LayerSpec(kind, 30, 10, block_size=block)
+    lay = RnnShape(kind, 30, 10, block_sizes=block)
     fast, slow = simulate_layer(lay, _SMALL, 20, True), naive_simulate_layer(lay, _SMALL, 20, True)
     assert fast == slow
 

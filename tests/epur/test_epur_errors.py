@@ -6,11 +6,12 @@ from rnnaccel.hw.epur import (
     ComputeUnitConfig,
     DRAMConfig,
     EPURConfig,
-    LayerSpec,
+    NetworkSpec,
     get_network,
     load_config,
     simulate_layer,
 )
+from rnnaccel.shape import RnnShape
 
 
 def test_zero_dpu_width():
@@ -34,13 +35,13 @@ def test_negative_memory_and_bandwidth():
 def test_buffer_too_small_for_one_row():
     cfg = EPURConfig(cu=ComputeUnitConfig(weight_buffer_kib=0.125))  # 128 B < (60 + 10) x 2 B
     with pytest.raises(ValueError, match=r"too small for one weight row of 140 B \(layer 0\)"):
-        simulate_layer(LayerSpec("lstm", 60, 10), cfg, 4, mwl=True)
+        simulate_layer(RnnShape("lstm", 60, 10), cfg, 4, mwl=True)
 
 
 def test_intermediate_memory_too_small():
     cfg = EPURConfig(intermediate_memory_kib=0.01)
     with pytest.raises(ValueError, match="cannot hold the partial sums of one timestep"):
-        simulate_layer(LayerSpec("lstm", 60, 10), cfg, 4, mwl=True)
+        simulate_layer(RnnShape("lstm", 60, 10), cfg, 4, mwl=True)
 
 
 def test_unknown_network():
@@ -49,12 +50,20 @@ def test_unknown_network():
 
 
 def test_bad_layers():
-    with pytest.raises(ValueError, match="block_size must be a power of two, got 3"):
-        LayerSpec("lstm", 8, 8, block_size=3)
-    with pytest.raises(ValueError, match="kind must be 'lstm' or 'gru'"):
-        LayerSpec("rnn", 8, 8)
+    with pytest.raises(ValueError, match=r"block_size = 3: E-PUR \(rnnaccel.hw.epur\) needs a power of two"):
+        simulate_layer(RnnShape("lstm", 8, 8, block_sizes=3), EPURConfig(), 2, mwl=False)
+    with pytest.raises(ValueError, match=r"block_size\[1\] = 6: E-PUR"):
+        NetworkSpec("x", (RnnShape("lstm", 8, 8, num_layers=2, block_sizes=[8, 6]),), 4, None)
+    with pytest.raises(ValueError, match=r"block_size: E-PUR .* needs one block size for every role"):
+        NetworkSpec("x", (RnnShape("lstm", 8, 8, block_sizes={"input": 4}),), 4, None)
+    with pytest.raises(ValueError, match="cell must be one of 'lstm', 'gru', got 'rnn'"):
+        RnnShape("rnn", 8, 8)
+    with pytest.raises(ValueError, match=r"E-PUR maps one layer at a time .* num_layers = 2"):
+        simulate_layer(RnnShape("lstm", 8, 8, num_layers=2), EPURConfig(), 2, mwl=False)
+    with pytest.raises(ValueError, match="block_size must be an integer >= 1, got 0"):
+        get_network("eesen").with_block_size(0)
     with pytest.raises(ValueError, match="one CU per gate: 4 gates but n_cu=3"):
-        simulate_layer(LayerSpec("lstm", 8, 8), EPURConfig(n_cu=3), 2, mwl=False)
+        simulate_layer(RnnShape("lstm", 8, 8), EPURConfig(n_cu=3), 2, mwl=False)
 
 
 def test_toml_config(tmp_path):

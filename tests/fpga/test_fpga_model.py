@@ -18,6 +18,7 @@ from rnnaccel.hw.fpga import (
 )
 from rnnaccel.hw.fpga.design import imbalance_gaussian
 from rnnaccel.hw.fpga.vector import DESIGN_COLUMNS, evaluate_grid
+from rnnaccel.hw.fpga.workload import layer_work
 from rnnaccel.hw.spec import FPGA_DEVICES
 
 POWER = load_power_model()
@@ -27,8 +28,8 @@ KU = fpga_device("ku060")
 def test_google_lstm_shape():
     assert GOOGLE_LSTM.matrix_weights == 4096 * (153 + 512) + 512 * 1024  # = 3,248,128
     assert GOOGLE_LSTM.matrix_weights + 3 * 1024 + 4096 == 3_255_296  # papers.md, with peepholes + bias
-    deep = RnnShape("lstm", 40, 256, 128, layers=2, bidirectional=True)
-    works = deep.layer_work()
+    deep = RnnShape("lstm", 40, 256, proj_size=128, num_layers=2, bidirectional=True)
+    works = layer_work(deep)
     assert len(works) == 4 and works[2].in_x == 2 * 128 and works[0].in_x == 40
 
 
@@ -134,7 +135,7 @@ def test_bad_sparse_and_shapes():
     with pytest.raises(ValueError, match="cell must be one of"):
         RnnShape("rnn", 10, 10)
     with pytest.raises(ValueError, match="a GRU has no projection"):
-        RnnShape("gru", 10, 10, proj=5)
+        RnnShape("gru", 10, 10, proj_size=5)
     with pytest.raises(TypeError, match="CirculantDesign or SparseDesign"):
         evaluate(GOOGLE_LSTM, object(), KU, POWER)
 
@@ -162,8 +163,8 @@ def test_vectorized_equals_scalar_point_by_point():
     rng = np.random.default_rng(1)
     shapes = (
         GOOGLE_LSTM,
-        RnnShape("gru", 153, 512, layers=2, bidirectional=True),
-        RnnShape("lstm", 39, 96, 0, layers=3),
+        RnnShape("gru", 153, 512, num_layers=2, bidirectional=True),
+        RnnShape("lstm", 39, 96, num_layers=3),
     )
     devices = tuple(FPGA_DEVICES.values())
     pts = _random_points(150, rng)

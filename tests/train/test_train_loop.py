@@ -37,7 +37,8 @@ def test_config_errors(tmp_path):
     yml.write_text("model:\n  cell: gru\n  block_size: {input: 4, recurrent: 8}\n")
     assert load_config(yml).model.block_size == {"input": 4, "recurrent": 8}
     yml.write_text("model:\n  block_size: 0\n")
-    with pytest.raises(ValueError, match="block sizes must be positive"):
+    with pytest.raises(ValueError, match=r"c.yaml: invalid config: model: Value error, block_size must be an "
+                                         r"integer >= 1, got 0"):
         load_config(yml)
 
 

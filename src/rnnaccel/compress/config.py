@@ -6,16 +6,15 @@ TOML or YAML; unknown keys are errors (pydantic ``extra="forbid"``). See configs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from rnnaccel.configfile import load_config_file
+from rnnaccel.shape import ROLES, BlockSizes, RnnShape
 
 __all__ = ["ADMMSettings", "CompressConfig", "GridConfig", "TrainSettings", "load_compress_config"]
 
-LayerBlockSpec = int | dict[str, int | None] | None
-BlockSpec = int | dict[str, int | None] | list[LayerBlockSpec]  # list: one spec per layer
 QUANT_PRESETS: tuple[str, ...] = ("float", "16bit", "12bit")
 
 
@@ -30,8 +29,8 @@ class TrainSettings(_Strict):
     cache_dir: str | None = "cache/features"
     max_train_utterances: int | None = Field(default=600, ge=1)
     eval_split: Literal["dev", "test", "core_test"] = "dev"
-    num_layers: int = Field(default=1, ge=1)
-    bidirectional: bool = True
+    num_layers: StrictInt = Field(default=1, ge=1)
+    bidirectional: StrictBool = True
     batch_size: int = Field(default=16, ge=1)
     lr: float = Field(default=3e-3, gt=0)
     seed: int = 0
@@ -59,12 +58,12 @@ class GridConfig(_Strict):
     """The trial grid: cell types × hidden sizes × block sizes × quantization presets."""
 
     cells: list[Literal["lstm", "gru"]] = ["lstm", "gru"]
-    hidden_sizes: list[int] = [64, 96]
-    block_sizes: list[BlockSpec] = [4, 8, 16]
+    hidden_sizes: list[StrictInt] = [64, 96]
+    block_sizes: list[Any] = [4, 8, 16]  # block-size config form (rnnaccel.shape); list: one per layer
     quant: list[Literal["float", "16bit", "12bit"]] = ["float", "16bit", "12bit"]
     method: Literal["admm", "direct"] = "admm"
     reference_cell: Literal["lstm", "gru"] = "lstm"
-    reference_hidden: int = 64
+    reference_hidden: StrictInt = Field(default=64, ge=1)
 
     @field_validator("hidden_sizes")
     @classmethod
@@ -75,14 +74,17 @@ class GridConfig(_Strict):
 
     @field_validator("block_sizes")
     @classmethod
-    def _blocks(cls, v: list[BlockSpec]) -> list[BlockSpec]:
-        for spec in v:
-            layers = spec if isinstance(spec, list) else [spec]
-            sizes = [s for layer in layers for s in (layer.values() if isinstance(layer, dict) else [layer])]
-            if any(s is not None and s < 1 for s in sizes):
-                raise ValueError(f"block sizes must be positive ints, got {spec!r}")
+    def _blocks(cls, v: list) -> list:
+        """Each entry's values and roles (its layer count is checked against ``train.num_layers`` by
+        :class:`CompressConfig`)."""
         if not v:
             raise ValueError("block_sizes must not be empty")
+        for i, spec in enumerate(v):
+            layers = len(spec) if isinstance(spec, list) and spec else 1
+            try:
+                BlockSizes.parse(spec, layers, key=f"block_sizes[{i}]", roles=ROLES[:2])
+            except TypeError as exc:  # pydantic reports ValueErrors only
+                raise ValueError(str(exc)) from None
         return v
 
     @field_validator("quant")
@@ -104,6 +106,40 @@ class CompressConfig(_Strict):
     grid: GridConfig = GridConfig()
     train: TrainSettings = TrainSettings()
     admm: ADMMSettings = ADMMSettings()
+
+    @model_validator(mode="after")
+    def _buildable(self) -> CompressConfig:
+        """Every trial network is built by rnnaccel.nn and, with a quantized preset, by the fixed-point
+        engine: one that cannot be fails here, before any training."""
+        for shape, key in self.trial_shapes():
+            try:
+                shape.check_buildable(*self.targets, key=key)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (cell {shape.cell}, hidden {shape.hidden_size})") from None
+        return self
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The stages that build the trial networks (``rnnaccel.shape.REQUIREMENTS``)."""
+        return ("nn", "fixed_point") if set(self.grid.quant) - {"float"} else ("nn",)
+
+    def trial_shapes(self, input_size: int = 39) -> list[tuple[RnnShape, str]]:
+        """(network, config key of its block sizes) of every circulant trial of the grid; the input size
+        (39 = the default MFCC features) plays no part in any rule."""
+        g, t = self.grid, self.train
+        out = []
+        for i, spec in enumerate(g.block_sizes):
+            key = f"grid.block_sizes[{i}]"
+            try:  # trial networks have no projection
+                blocks = BlockSizes.parse(spec, t.num_layers, key=key, roles=ROLES[:2])
+            except TypeError as exc:  # pydantic reports ValueErrors only
+                raise ValueError(str(exc)) from None
+            for cell in dict.fromkeys([*g.cells, g.reference_cell]):
+                for hidden in dict.fromkeys([*g.hidden_sizes, g.reference_hidden]):
+                    shape = RnnShape(cell, input_size, hidden, num_layers=t.num_layers,
+                                     bidirectional=t.bidirectional, block_sizes=blocks)
+                    out.append((shape, key))
+        return out
 
 
 def load_compress_config(path: str | Path) -> CompressConfig:

@@ -17,8 +17,10 @@ from torch import nn
 
 from rnnaccel.compress.admm import ADMMSchedule, ADMMState, IterationLog
 from rnnaccel.compress.prune import prune_model
-from rnnaccel.compress.roles import find_rnn, to_block_circulant
+from rnnaccel.compress.roles import to_block_circulant
+from rnnaccel.io import atomic_output
 from rnnaccel.nn import BlockSizeSpec
+from rnnaccel.quant.recognizer import QuantRecognizer  # moved to rnnaccel.quant; re-exported
 
 __all__ = [
     "FlowResult",
@@ -74,15 +76,10 @@ def load_trained(config, input_size: int, out_dir: str | Path) -> nn.Module:
 
 def save_model(model: nn.Module, path: str | Path) -> None:
     """Save a (compressed) recognizer's weights to safetensors, atomically."""
-    import os
-
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
 
 
 def load_model(config, input_size: int, block_size: BlockSizeSpec, path: str | Path) -> nn.Module:
@@ -93,7 +90,7 @@ def load_model(config, input_size: int, block_size: BlockSizeSpec, path: str | P
 
     if not Path(path).exists():
         raise ValueError(f"no saved model at {str(path)!r}; run its trial first")
-    model = build_model(config.model.model_copy(update={"block_size": block_size}), input_size)
+    model = build_model(config.model.with_block_size(block_size), input_size)
     model.load_state_dict(load_file(str(path)))
     return model
 
@@ -154,8 +151,7 @@ def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epoc
     if dense is None:
         from rnnaccel.train import build_model
 
-        spec = config.model.model_copy(update={"block_size": block_size})
-        model = build_model(spec, data[0].feats[0].shape[1])
+        model = build_model(config.model.with_block_size(block_size), data[0].feats[0].shape[1])
     else:
         model = to_block_circulant(copy.deepcopy(dense), block_size)
     result = FlowResult(model, {"projected": [{"per": _evaluate_all(model, config, data)}]})
@@ -173,25 +169,6 @@ def prune_flow(dense: nn.Module, config, sparsity: float, n_pe: int, epochs: int
     trained = _train(_with(config, Path(out_dir) / "prune", epochs), model, data, progress)
     result.stages["finetune"] = _records(trained)
     return result
-
-
-class QuantRecognizer(nn.Module):
-    """A phone recognizer whose RNN runs fake-quantized (``rnnaccel.quant.quantize``); shares parameters.
-
-    The quantized RNN computes in float64 on the fixed-point grids; its output is cast back to the
-    output layer's dtype. The output layer itself stays float (it is not part of the accelerator).
-    """
-
-    def __init__(self, recognizer: nn.Module, quant_config) -> None:
-        super().__init__()
-        from rnnaccel.quant import quantize
-
-        self.rnn = quantize(find_rnn(recognizer), quant_config)
-        self.output = recognizer.output
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.rnn(x)
-        return torch.log_softmax(self.output(y.to(self.output.weight.dtype)), dim=-1)
 
 
 def qat_flow(model: nn.Module, config, quant_config, epochs: int, data: tuple, out_dir: str | Path,

@@ -7,7 +7,6 @@ QAT start from it) and keeps results as plain dicts (JSON rows).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,21 +26,13 @@ from rnnaccel.compress.pipeline import (
     qat_flow,
     save_model,
 )
+from rnnaccel.io import write_json_atomic  # re-exported: the sweep and benchmarks import it from here
+from rnnaccel.quant.recognizer import quant_preset  # moved to rnnaccel.quant; re-exported
 
 __all__ = ["METHODS", "TrialRunner", "TrialSpec", "quant_preset", "write_json_atomic"]
 
 METHODS: tuple[str, ...] = ("dense", "admm", "direct", "prune")
 _BITS = {"float": 32, "16bit": 16, "12bit": 12}
-
-
-def quant_preset(name: str):
-    """``"16bit"``: C-LSTM's ap_fixed<16,8> + 20-segment PWL; ``"12bit"``: 12-bit + 32-segment PWL."""
-    from rnnaccel.quant import QuantConfig
-
-    presets = {"16bit": QuantConfig.c_lstm, "12bit": QuantConfig.twelve_bit}
-    if name not in presets:
-        raise ValueError(f"unknown quantization preset {name!r}, expected one of {sorted(presets)}")
-    return presets[name]()
 
 
 @dataclass(frozen=True)
@@ -163,7 +154,7 @@ class TrialRunner:
         from rnnaccel.train import build_model
 
         cfg = self.train_config(spec.cell, spec.hidden).model
-        model = build_model(cfg.model_copy(update={"block_size": spec.block_size}), input_size)
+        model = build_model(cfg.with_block_size(spec.block_size), input_size)
         return model_cost(model, _BITS[spec.quant]).as_dict()
 
     def run(self, spec: TrialSpec) -> dict:
@@ -221,14 +212,3 @@ class TrialRunner:
                 **cost.as_dict(), "seconds": round(seconds, 1), "stages": flow.stages,
                 "admm_residuals": [round(e.residual, 6) for e in flow.admm_log],
                 "admm_rho": [e.rho for e in flow.admm_log]}
-
-
-def write_json_atomic(path: str | Path, payload: dict) -> None:
-    """Write JSON to a temp file in the same directory, then ``os.replace`` (survives a kill)."""
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, path)

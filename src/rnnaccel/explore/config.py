@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from rnnaccel.configfile import load_config_file
-from rnnaccel.hw.fpga.arith import VALID_BLOCKS
 from rnnaccel.hw.spec import FPGA_DEVICE_NAMES
+from rnnaccel.shape import Cell, RnnShape, requirements
 
 __all__ = ["ExploreConfig", "ModelSection", "OutputSection", "SweepSection", "load_explore_config"]
 
@@ -17,16 +17,32 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelSection(BaseModel):
-    """The network: LSTM shape; the GRU variant uses ``gru_hidden`` (default: ``hidden``), no projection."""
+    """The network: the fields of :class:`rnnaccel.shape.RnnShape` (same names, same order) for the LSTM;
+    the GRU variant has no projection or peepholes and uses ``gru_hidden_size`` (default: ``hidden_size``).
+    Each swept one is checked against the FPGA model when the config is loaded."""
 
     model_config = _STRICT
-    input_size: int = Field(153, ge=1)
-    hidden: int = Field(1024, ge=1)
-    proj: int = Field(512, ge=0)
-    layers: int = Field(1, ge=1)
-    bidirectional: bool = False
-    peepholes: bool = True
-    gru_hidden: int | None = Field(None, ge=1)
+    input_size: StrictInt = Field(153, ge=1)
+    hidden_size: StrictInt = Field(1024, ge=1)
+    proj_size: StrictInt = Field(512, ge=0)
+    num_layers: StrictInt = Field(1, ge=1)
+    bidirectional: StrictBool = False
+    peepholes: StrictBool = True
+    gru_hidden_size: StrictInt | None = Field(None, ge=1)
+
+    def shape(self, cell: str) -> RnnShape:
+        """The swept network of ``cell`` (ValueError naming the key when the FPGA model cannot build it)."""
+        try:
+            if Cell.parse(cell) is Cell.LSTM:
+                shape = RnnShape(Cell.LSTM, self.input_size, self.hidden_size, proj_size=self.proj_size,
+                                 num_layers=self.num_layers, bidirectional=self.bidirectional,
+                                 peepholes=self.peepholes)
+            else:
+                shape = RnnShape(Cell.GRU, self.input_size, self.gru_hidden_size or self.hidden_size,
+                                 num_layers=self.num_layers, bidirectional=self.bidirectional)
+            return shape.check_buildable("fpga")
+        except TypeError as exc:  # pydantic reports ValueErrors only
+            raise ValueError(str(exc)) from None
 
 
 def _nonempty_unique(values: list, name: str) -> list:
@@ -43,8 +59,8 @@ class SweepSection(BaseModel):
     model_config = _STRICT
     cell: list[Literal["lstm", "gru"]] = ["lstm", "gru"]
     device: list[str] = list(FPGA_DEVICE_NAMES)
-    block_gate: list[int] = [4, 8, 16]
-    block_proj: list[int] = [4, 8, 16]
+    block_gate: list[StrictInt] = [4, 8, 16]
+    block_proj: list[StrictInt] = [4, 8, 16]
     pe_gate: list[int] = [2, 4, 8, 16]
     lanes_gate: list[int] = [8, 16]
     pe_proj: list[int] = [1, 2, 4]
@@ -71,10 +87,10 @@ class SweepSection(BaseModel):
 
     @field_validator("block_gate", "block_proj")
     @classmethod
-    def _blocks(cls, values: list[int]) -> list[int]:
-        bad = [v for v in values if v not in VALID_BLOCKS]
-        if bad:
-            raise ValueError(f"block sizes {bad} are not powers of two in {VALID_BLOCKS}")
+    def _blocks(cls, values: list[int], info) -> list[int]:
+        fpga = requirements("fpga")
+        for value in values:
+            fpga.check_block(value, info.field_name)
         return values
 
     @field_validator("pe_gate", "lanes_gate", "pe_proj", "lanes_proj", "elem_lanes", "ii")
@@ -117,6 +133,16 @@ class ExploreConfig(BaseModel):
     model: ModelSection = ModelSection()
     sweep: SweepSection = SweepSection()
     output: OutputSection = OutputSection()
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ExploreConfig:
+        """Every swept network must be buildable by the FPGA model (checked before any sweep)."""
+        for cell in self.sweep.cell:
+            try:
+                self.model.shape(cell)
+            except ValueError as exc:
+                raise ValueError(f"model ({cell}): {exc}") from None
+        return self
 
 
 def load_explore_config(path: str | Path) -> ExploreConfig:

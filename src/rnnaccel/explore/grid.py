@@ -9,7 +9,7 @@ import numpy as np
 
 from rnnaccel.explore.config import ExploreConfig, ModelSection
 from rnnaccel.hw.fpga.vector import DESIGN_COLUMNS
-from rnnaccel.hw.fpga.workload import RnnShape
+from rnnaccel.shape import RnnShape
 
 __all__ = ["AXES", "build_points", "load_phase1", "per_column", "shapes_for"]
 
@@ -18,32 +18,7 @@ AXES = ("cell", "device", *DESIGN_COLUMNS)
 
 def shapes_for(model: ModelSection, cells: list[str]) -> tuple[RnnShape, ...]:
     """One network per swept cell type (the GRU variant has no projection or peepholes)."""
-    out = []
-    for cell in cells:
-        if cell == "lstm":
-            out.append(
-                RnnShape(
-                    "lstm",
-                    model.input_size,
-                    model.hidden,
-                    model.proj,
-                    model.layers,
-                    model.bidirectional,
-                    model.peepholes,
-                )
-            )
-        else:
-            out.append(
-                RnnShape(
-                    "gru",
-                    model.input_size,
-                    model.gru_hidden or model.hidden,
-                    0,
-                    model.layers,
-                    model.bidirectional,
-                )
-            )
-    return tuple(out)
+    return tuple(model.shape(cell) for cell in cells)
 
 
 def build_points(config: ExploreConfig) -> dict[str, np.ndarray]:
@@ -77,11 +52,11 @@ def per_column(points: dict[str, np.ndarray], config: ExploreConfig, trials: lis
     shapes = shapes_for(config.model, config.sweep.cell)
     for trial in trials:
         for idx, shape in enumerate(shapes):
-            if trial["cell"] != shape.cell or trial["hidden"] != shape.hidden:
+            if trial["cell"] != shape.cell or trial["hidden"] != shape.hidden_size:
                 continue
             mask = (points["cell"] == idx) & (points["block_gate"] == trial["block_sizes"]["gates"])
             mask &= points["weight_bits"] == trial["bits"]
-            if shape.proj and "proj" in trial["block_sizes"]:
+            if shape.proj_size and "proj" in trial["block_sizes"]:
                 mask &= points["block_proj"] == trial["block_sizes"]["proj"]
             per[mask] = float(trial["per"])
     return per

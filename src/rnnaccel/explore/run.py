@@ -18,7 +18,7 @@ from rnnaccel.hw.fpga.vector import evaluate_grid
 from rnnaccel.hw.spec import fpga_device
 
 __all__ = ["ExploreResult", "default_power", "eligible", "evaluate_points", "explore", "plot_front",
-           "plot_groups", "with_front", "write_csv"]
+           "plot_groups", "plot_resources", "resource_rows", "with_front", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,23 @@ def plot_groups(result: ExploreResult) -> dict[str, dict[str, list[dict]]]:
                    "frames_per_s_per_w": float(cols["frames_per_s_per_w"][j])} for j in idx]
         groups[device] = {"points": points, "front": [r for r in front if r["device"] == device]}
     return groups
+
+
+def resource_rows(result: ExploreResult, top: int = 12) -> dict[str, dict[str, float]]:
+    """Resource fractions of the ``top`` front points by frames/s/W, keyed by a short design label."""
+    out = {}
+    for r in result.front_rows()[:top]:
+        label = (f"{r['device']} {r['cell']} k{r['block_gate']}/{r['block_proj']} "
+                 f"pe{r['pe_gate']}x{r['lanes_gate']}")
+        out[label] = {k: float(r[f"{k}_frac"]) for k in ("dsp", "bram", "lut", "ff")}
+    return out
+
+
+def plot_resources(result: ExploreResult, path: str | Path) -> Path:
+    """SVG bars: DSP/BRAM/LUT/FF fraction used by each of the best front points."""
+    from rnnaccel.report.plots import resources_svg, write_text
+
+    return write_text(resources_svg(resource_rows(result)), path)
 
 
 def plot_front(result: ExploreResult, path: str | Path) -> Path:

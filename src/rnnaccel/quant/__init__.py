@@ -7,9 +7,11 @@ from rnnaccel.quant.fft import FFTPlan, fft_error_bound, irfft_q, rfft_q
 from rnnaccel.quant.model import QuantGRU, QuantLSTM, quantize
 from rnnaccel.quant.pwl import PWLActivation
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, quantize_float, requantize
+from rnnaccel.quant.recognizer import QUANT_PRESETS, QuantRecognizer, quant_preset
 
 __all__ = [
     "POINT_NAMES",
+    "QUANT_PRESETS",
     "FFTPlan",
     "Overflow",
     "OverflowStats",
@@ -19,11 +21,13 @@ __all__ = [
     "QuantConfig",
     "QuantGRU",
     "QuantLSTM",
+    "QuantRecognizer",
     "Rounding",
     "fake_quant",
     "fft_error_bound",
     "irfft_q",
     "quantize",
+    "quant_preset",
     "quantize_float",
     "requantize",
     "rfft_q",

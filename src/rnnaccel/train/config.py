@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from rnnaccel.configfile import load_config_file
 from rnnaccel.data.features import FeatureSettings
+from rnnaccel.shape import RnnShape
+from rnnaccel.train.augment_config import AugmentConfig, ScheduleConfig
 
 __all__ = ["Config", "DataConfig", "ModelConfig", "OptimConfig", "load_config"]
-
-BlockSpec = int | dict[str, int | None] | list[int | dict[str, int | None] | None] | None
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,8 +24,8 @@ class DataConfig(_Strict):
     corpus: str = "data/synth-timit"
     features: Literal["mfcc", "fbank"] = "mfcc"
     cache_dir: str | None = "cache/features"
-    train_split: Literal["train", "dev", "core_test", "test"] = "train"
-    eval_splits: list[Literal["train", "dev", "core_test", "test"]] = ["dev", "test"]
+    train_split: Literal["train", "dev", "core_test", "test", "test_seen"] = "train"
+    eval_splits: list[Literal["train", "dev", "core_test", "test", "test_seen"]] = ["dev", "test"]
     max_train_utterances: int | None = Field(default=None, ge=1)
 
     def feature_settings(self) -> FeatureSettings:
@@ -37,26 +36,39 @@ class DataConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Stacked (bi)LSTM/GRU from ``rnnaccel.nn`` + a linear output layer over 61 phones + blank."""
+    """Stacked (bi)LSTM/GRU from ``rnnaccel.nn`` + a linear output layer over 61 phones + blank.
+
+    The network's fields are those of :class:`rnnaccel.shape.RnnShape` (same names, same order; the
+    input size comes from the features); the whole shape is validated when the config is loaded.
+    ``block_size`` is the block-size config form (None | int | per-role mapping | per-layer list).
+    """
 
     cell: Literal["lstm", "gru"] = "lstm"
-    hidden_size: int = Field(default=128, ge=1)
-    num_layers: int = Field(default=2, ge=1)
-    bidirectional: bool = True
-    peephole: bool = False
-    proj_size: int = Field(default=0, ge=0)
+    hidden_size: StrictInt = Field(default=128, ge=1)
+    proj_size: StrictInt = Field(default=0, ge=0)
+    num_layers: StrictInt = Field(default=2, ge=1)
+    bidirectional: StrictBool = True
+    peepholes: StrictBool = False
+    block_size: Any = None
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    block_size: BlockSpec = None
 
-    @field_validator("block_size")
-    @classmethod
-    def _positive(cls, v: BlockSpec) -> BlockSpec:
-        items = v if isinstance(v, list) else [v]
-        for item in items:
-            sizes = item.values() if isinstance(item, dict) else [item]
-            if any(s is not None and s < 1 for s in sizes):
-                raise ValueError(f"block sizes must be positive integers or null, got {v!r}")
-        return v
+    @model_validator(mode="after")
+    def _valid_shape(self) -> ModelConfig:
+        self.shape(1)  # no rule depends on the input size (it comes from the features)
+        return self
+
+    def shape(self, input_size: int) -> RnnShape:
+        """The network on ``input_size`` features (ValueError naming the key otherwise)."""
+        try:
+            return RnnShape(self.cell, input_size, self.hidden_size, proj_size=self.proj_size,
+                            num_layers=self.num_layers, bidirectional=self.bidirectional,
+                            peepholes=self.peepholes, block_sizes=self.block_size)
+        except TypeError as exc:  # pydantic reports ValueErrors only
+            raise ValueError(str(exc)) from None
+
+    def with_block_size(self, block_size: object) -> ModelConfig:
+        """The same model with other block sizes, validated."""
+        return ModelConfig.model_validate({**self.model_dump(), "block_size": block_size})
 
 
 class OptimConfig(_Strict):
@@ -78,7 +90,14 @@ class Config(_Strict):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     optim: OptimConfig = OptimConfig()
+    augment: AugmentConfig = AugmentConfig()  # on-the-fly feature augmentation (augment_config.py)
+    schedule: ScheduleConfig = ScheduleConfig()  # learning-rate schedule, early stopping
     out_dir: str = "runs/bilstm"
+
+    @property
+    def shape(self) -> RnnShape:
+        """The network, on the input size of the configured features."""
+        return self.model.shape(self.data.feature_settings().dim)
 
 
 def load_config(path: str | Path) -> Config:

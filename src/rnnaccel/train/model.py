@@ -8,10 +8,13 @@ vectors); ``fused_rnn`` does that and is checked against the layer's own forward
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
 from rnnaccel.data.phones import PHONES_61
+from rnnaccel.shape import Cell, RnnShape
 from rnnaccel.train.config import ModelConfig
 
 __all__ = ["N_CLASSES", "PhoneRecognizer", "build_model", "fused_rnn"]
@@ -66,19 +69,23 @@ def fused_rnn(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch._VF.lstm(x, hx, *args)[0]
 
 
-def build_model(cfg: ModelConfig, input_size: int) -> PhoneRecognizer:
-    """Build the recognizer of ``cfg`` (any block size: None, int, per-role dict or per-layer list)."""
+def build_model(cfg: ModelConfig | RnnShape, input_size: int | None = None,
+                dropout: float | None = None) -> PhoneRecognizer:
+    """The recognizer of a model config on ``input_size`` features, or of an :class:`RnnShape`
+    (``dropout`` defaults to the config's, 0 for a shape)."""
     from rnnaccel.nn import GRU, LSTM
 
-    common = dict(input_size=input_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers,
-                  batch_first=True, dropout=cfg.dropout, bidirectional=cfg.bidirectional,
-                  block_size=cfg.block_size)
-    if cfg.cell == "lstm":
-        rnn = LSTM(**common, proj_size=cfg.proj_size, peephole=cfg.peephole)
-        width = cfg.proj_size or cfg.hidden_size
+    if isinstance(cfg, ModelConfig):
+        if input_size is None:
+            raise TypeError("build_model(ModelConfig, input_size): input_size is required")
+        shape, dropout = cfg.shape(input_size), cfg.dropout if dropout is None else dropout
     else:
-        if cfg.proj_size or cfg.peephole:
-            raise ValueError("proj_size and peephole apply to LSTM only, got cell='gru'")
+        shape = cfg if input_size is None else replace(cfg, input_size=input_size)
+    common = dict(input_size=shape.input_size, hidden_size=shape.hidden_size, num_layers=shape.num_layers,
+                  batch_first=True, dropout=dropout or 0.0, bidirectional=shape.bidirectional,
+                  block_size=shape.block_sizes.spec())
+    if shape.cell is Cell.LSTM:
+        rnn = LSTM(**common, proj_size=shape.proj_size, peephole=shape.peepholes)
+    else:
         rnn = GRU(**common)
-        width = cfg.hidden_size
-    return PhoneRecognizer(rnn, width * (2 if cfg.bidirectional else 1))
+    return PhoneRecognizer(rnn, shape.output_size)

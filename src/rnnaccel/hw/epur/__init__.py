@@ -3,10 +3,11 @@ area, a naive per-cycle twin, a functional (numerical) mode and a Tegra X1 roofl
 
 from rnnaccel.hw.epur.baseline import BaselineResult, TegraX1, tegra_x1
 from rnnaccel.hw.epur.config import ComputeUnitConfig, DRAMConfig, EPURConfig, load_config
-from rnnaccel.hw.epur.networks import NETWORK_NAMES, LayerSpec, NetworkSpec, get_network
+from rnnaccel.hw.epur.networks import NETWORK_NAMES, NetworkSpec, block_size, get_network, layer_params
 from rnnaccel.hw.epur.report import Evaluation, evaluate, export_actions
 from rnnaccel.hw.epur.schedule import LayerResult, PhaseResult, SimResult, simulate, simulate_layer
 
 __all__ = ["BaselineResult", "ComputeUnitConfig", "DRAMConfig", "EPURConfig", "Evaluation", "LayerResult",
-           "LayerSpec", "NETWORK_NAMES", "NetworkSpec", "PhaseResult", "SimResult", "TegraX1", "evaluate",
-           "export_actions", "get_network", "load_config", "simulate", "simulate_layer", "tegra_x1"]
+           "NETWORK_NAMES", "NetworkSpec", "PhaseResult", "SimResult", "TegraX1", "block_size", "evaluate",
+           "export_actions", "get_network", "layer_params", "load_config", "simulate", "simulate_layer",
+           "tegra_x1"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnaccel.hw.epur.networks import LayerSpec, NetworkSpec
+from rnnaccel.hw.epur.networks import NetworkSpec, layer_params
+from rnnaccel.shape import RnnShape
 
 __all__ = ["TegraX1", "BaselineResult", "tegra_x1"]
 
@@ -41,10 +42,10 @@ class BaselineResult:
     total_steps: int
 
 
-def _layer_step(layer: LayerSpec, gpu: TegraX1) -> tuple[float, bool, float]:
+def _layer_step(layer: RnnShape, gpu: TegraX1) -> tuple[float, bool, float]:
     """(seconds per timestep and direction, memory-bound?, weight bytes) — dense FP16 weights."""
     g, n, m, r, p = layer.gates, layer.hidden_size, layer.input_size, layer.recurrent_size, layer.proj_size
-    w_vals = layer.n_params() // layer.directions
+    w_vals = layer_params(layer) // layer.directions
     flops = 2 * (g * n * (m + r) + p * n) + 10 * n
     wbytes = w_vals * gpu.data_bytes
     traffic = (0 if wbytes <= gpu.l2_kib * 1024 else wbytes) + (m + r) * gpu.data_bytes

@@ -9,9 +9,9 @@ cycle and action counts on small layers check the closed forms. Slow by design: 
 from __future__ import annotations
 
 from rnnaccel.hw.epur.config import EPURConfig
-from rnnaccel.hw.epur.networks import LayerSpec
 from rnnaccel.hw.epur.schedule import ACTIONS, LayerResult, PhaseResult
 from rnnaccel.hw.epur.work import LayerWork, layer_work
+from rnnaccel.shape import RnnShape
 
 __all__ = ["naive_simulate_layer"]
 
@@ -202,7 +202,7 @@ def _recurrent(w: LayerWork, cfg: EPURConfig, windows: list[list[int]]) -> Phase
     return _phase("recurrent", compute, cnt, cfg)
 
 
-def naive_simulate_layer(layer: LayerSpec, cfg: EPURConfig, seq_len: int, mwl: bool, index: int = 0,
+def naive_simulate_layer(layer: RnnShape, cfg: EPURConfig, seq_len: int, mwl: bool, index: int = 0,
                          direction: int = 0) -> LayerResult:
     """Per-cycle simulation of one layer direction; same schedule choice rule as the analytical model."""
     w = layer_work(layer, cfg.n_cu)

@@ -1,4 +1,4 @@
-"""Layer and network descriptions, and the benchmark networks of the E-PUR evaluation.
+"""Network descriptions (stacks of :class:`rnnaccel.shape.RnnShape`) and the E-PUR benchmark networks.
 
 Shapes follow papers.md: EESEN [V for the recipe; 4 BiLSTM layers × 320 per direction on a 120-d input
 gives 8.5 M parameters, which matches the quoted ~8.5 M, D], RLDRADSPR (10 residual layers × 1024, [U]),
@@ -12,69 +12,38 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["LayerSpec", "NetworkSpec", "NETWORK_NAMES", "get_network"]
+from rnnaccel.shape import Cell, RnnShape, requirements
+
+__all__ = ["NETWORK_NAMES", "NetworkSpec", "block_size", "get_network", "layer_params"]
 
 
-@dataclass(frozen=True)
-class LayerSpec:
-    """One recurrent layer. ``block_size`` 1 = dense, k > 1 (power of two) = block-circulant weights."""
+def block_size(layer: RnnShape) -> int:
+    """The one block size E-PUR runs ``layer`` (a one-layer shape) with: 1 = dense, k > 1 = block-circulant
+    with FFT-k (ValueError unless E-PUR can build it: one power of two for every role of the layer)."""
+    layer.check_buildable("epur")
+    return (layer.block_sizes.sizes() or (1,))[0]
 
-    kind: str
-    input_size: int
-    hidden_size: int
-    proj_size: int = 0
-    peephole: bool = False
-    bidirectional: bool = False
-    block_size: int = 1
 
-    def __post_init__(self) -> None:
-        if self.kind not in ("lstm", "gru"):
-            raise ValueError(f"LayerSpec.kind must be 'lstm' or 'gru', got {self.kind!r}")
-        for name in ("input_size", "hidden_size", "block_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"LayerSpec.{name} must be a positive int, got {value!r}")
-        if not isinstance(self.proj_size, int) or self.proj_size < 0:
-            raise ValueError(f"LayerSpec.proj_size must be an int >= 0, got {self.proj_size!r}")
-        if self.kind == "gru" and (self.proj_size or self.peephole):
-            raise ValueError("LayerSpec: a GRU layer has no projection or peepholes")
-        if self.block_size & (self.block_size - 1):
-            raise ValueError(f"LayerSpec.block_size must be a power of two, got {self.block_size}")
-
-    @property
-    def gates(self) -> int:
-        return 4 if self.kind == "lstm" else 3
-
-    @property
-    def recurrent_size(self) -> int:
-        """Width of the recurrent state fed back (the projection when present)."""
-        return self.proj_size or self.hidden_size
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def output_size(self) -> int:
-        return self.recurrent_size * self.directions
-
-    def n_params(self) -> int:
-        """Stored weight values (incl. biases, peepholes), over both directions."""
-        k = self.block_size
-        blocks = math.ceil(self.hidden_size / k) * (math.ceil(self.input_size / k)
-                                                   + math.ceil(self.recurrent_size / k))
-        gate = self.gates * (blocks * k + self.hidden_size)
-        proj = math.ceil(self.proj_size / k) * math.ceil(self.hidden_size / k) * k if self.proj_size else 0
-        return self.directions * (gate + proj + (3 * self.hidden_size if self.peephole else 0))
+def layer_params(layer: RnnShape) -> int:
+    """Stored weight values of a one-layer shape (incl. biases, peepholes), over both directions."""
+    k, n, r, p = block_size(layer), layer.hidden_size, layer.recurrent_size, layer.proj_size
+    blocks = math.ceil(n / k) * (math.ceil(layer.input_size / k) + math.ceil(r / k))
+    gate = layer.gates * (blocks * k + n)
+    proj = math.ceil(p / k) * math.ceil(n / k) * k if p else 0
+    return layer.directions * (gate + proj + (3 * n if layer.peepholes else 0))
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
     """A stack of layers run layer by layer on ``seq_len`` timesteps; ``step_ms`` is the real-time budget
-    per timestep (e.g. a 10 ms speech frame), ``None`` where real time has no meaning."""
+    per timestep (e.g. a 10 ms speech frame), ``None`` where real time has no meaning.
+
+    ``layers`` takes :class:`rnnaccel.shape.RnnShape` stacks; they are kept split into one-layer shapes
+    (each checked against E-PUR's requirements).
+    """
 
     name: str
-    layers: tuple[LayerSpec, ...]
+    layers: tuple[RnnShape, ...]
     seq_len: int
     step_ms: float | None
     description: str = ""
@@ -82,58 +51,62 @@ class NetworkSpec:
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError(f"NetworkSpec {self.name!r} has no layers")
-        if not isinstance(self.seq_len, int) or self.seq_len <= 0:
+        if not all(isinstance(lay, RnnShape) for lay in self.layers):
+            raise TypeError(f"NetworkSpec {self.name!r}: layers must be RnnShapes, got {self.layers!r}")
+        if isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int) or self.seq_len <= 0:
             raise ValueError(f"NetworkSpec.seq_len must be a positive int, got {self.seq_len!r}")
+        for stack in self.layers:
+            stack.check_buildable("epur")
+        object.__setattr__(self, "layers", tuple(one for stack in self.layers for one in stack.per_layer()))
 
-    def with_block_size(self, block_size: int) -> NetworkSpec:
-        """The same network with block-circulant weights of size ``block_size`` in every layer."""
-        return replace(self, layers=tuple(replace(lay, block_size=block_size) for lay in self.layers))
+    def with_block_size(self, k: int) -> NetworkSpec:
+        """The same network with block-circulant weights of size ``k`` in every layer (1 = dense)."""
+        requirements("epur").check_block(k)
+        return replace(self, layers=tuple(lay.with_block_sizes(k) for lay in self.layers))
 
     def with_seq_len(self, seq_len: int) -> NetworkSpec:
         return replace(self, seq_len=seq_len)
 
     def n_params(self) -> int:
-        return sum(layer.n_params() for layer in self.layers)
+        return sum(layer_params(layer) for layer in self.layers)
 
 
-def _stack(kind: str, n: int, input_size: int, hidden: int, *, bi: bool = False, **kw: object) -> tuple:
-    first = LayerSpec(kind, input_size, hidden, bidirectional=bi, **kw)
-    rest = LayerSpec(kind, first.output_size, hidden, bidirectional=bi, **kw)
-    return (first,) + (rest,) * (n - 1)
+def _stack(n: int, input_size: int, hidden: int, *, bi: bool = False) -> tuple[RnnShape, ...]:
+    return (RnnShape(Cell.LSTM, input_size, hidden, num_layers=n, bidirectional=bi),)
 
 
 def _eesen() -> NetworkSpec:
-    return NetworkSpec("eesen", _stack("lstm", 4, 120, 320, bi=True), 1000, 10.0,
+    return NetworkSpec("eesen", _stack(4, 120, 320, bi=True), 1000, 10.0,
                        "EESEN WSJ: 4 BiLSTM x 320/dir, 120-d filterbank input, 10 s of 10 ms frames")
 
 
 def _rldradspr() -> NetworkSpec:
-    return NetworkSpec("rldradspr", _stack("lstm", 10, 40, 1024), 1000, 10.0,
+    return NetworkSpec("rldradspr", _stack(10, 40, 1024), 1000, 10.0,
                        "Residual LSTM for distant speech (AMI): 10 x 1024, 40-d input (assumed)")
 
 
 def _gmat() -> NetworkSpec:
-    enc = (LayerSpec("lstm", 1024, 1024, bidirectional=True), LayerSpec("lstm", 2048, 1024)) + \
-        (LayerSpec("lstm", 1024, 1024),) * 6
-    dec = (LayerSpec("lstm", 2048, 1024),) * 8
+    lstm = Cell.LSTM
+    enc = (RnnShape(lstm, 1024, 1024, bidirectional=True), RnnShape(lstm, 2048, 1024),
+           RnnShape(lstm, 1024, 1024, num_layers=6))
+    dec = (RnnShape(lstm, 2048, 1024),) * 8
     return NetworkSpec("gmat", enc + dec, 50, None,
                        "GNMT-like: 8 encoder (first bidirectional) + 8 decoder layers x 1024; decoder "
                        "inputs carry a 1024-d attention context (attention itself not modelled)")
 
 
 def _bysdne() -> NetworkSpec:
-    return NetworkSpec("bysdne", _stack("lstm", 5, 4096, 512), 30, 1000.0,
+    return NetworkSpec("bysdne", _stack(5, 4096, 512), 30, 1000.0,
                        "Beyond Short Snippets: 5 x 512 on 4096-d CNN features, 30 frames at 1 fps")
 
 
 def _neuraltalk() -> NetworkSpec:
-    return NetworkSpec("neuraltalk", _stack("lstm", 1, 512, 512), 20, None,
+    return NetworkSpec("neuraltalk", _stack(1, 512, 512), 20, None,
                        "NeuralTalk captioning: 1 x 512 on 512-d embeddings, 20 words")
 
 
 def _google() -> NetworkSpec:
-    layers = (LayerSpec("lstm", 153, 1024, proj_size=512, peephole=True),
-              LayerSpec("lstm", 512, 1024, proj_size=512, peephole=True))
+    layers = (RnnShape(Cell.LSTM, 153, 1024, proj_size=512, num_layers=2, peepholes=True),)
     return NetworkSpec("google-lstm", layers, 1000, 10.0,
                        "Google LSTM of ESE/C-LSTM: 2 layers, 153 -> 1024 cells, 512 projection, peepholes")
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from rnnaccel.hw.energy import Component, EnergyReport, estimate, load_table
 from rnnaccel.hw.epur.baseline import TegraX1, tegra_x1
 from rnnaccel.hw.epur.config import EPURConfig
 from rnnaccel.hw.epur.schedule import SimResult
+from rnnaccel.io import write_json_atomic
 
 __all__ = ["components", "Evaluation", "evaluate", "export_actions", "write_json"]
 
@@ -116,10 +114,5 @@ def export_actions(ev: Evaluation) -> dict[str, Any]:
 
 
 def write_json(data: Any, path: str | Path) -> None:
-    """Write JSON atomically (temp file in the same directory, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    """Write strict JSON atomically (:func:`rnnaccel.io.write_json_atomic`)."""
+    write_json_atomic(path, data, indent=2)

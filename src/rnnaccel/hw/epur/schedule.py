@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnaccel.hw.epur.config import EPURConfig
-from rnnaccel.hw.epur.networks import LayerSpec, NetworkSpec
+from rnnaccel.hw.epur.networks import NetworkSpec
 from rnnaccel.hw.epur.work import LayerWork, layer_work
+from rnnaccel.shape import RnnShape
 
 __all__ = ["PhaseResult", "LayerResult", "SimResult", "simulate", "simulate_layer", "mwl_window",
            "resident_rows", "ACTIONS"]
@@ -279,7 +280,7 @@ def _recurrent_phase(w: LayerWork, cfg: EPURConfig, t: int, n_w: int) -> PhaseRe
     return _phase("recurrent", t * _step_cycles(w, cfg, "rec"), cnt, cfg)
 
 
-def simulate_layer(layer: LayerSpec, cfg: EPURConfig, seq_len: int, mwl: bool, index: int = 0,
+def simulate_layer(layer: RnnShape, cfg: EPURConfig, seq_len: int, mwl: bool, index: int = 0,
                    direction: int = 0) -> LayerResult:
     """One direction of one layer over ``seq_len`` timesteps (see module docstring for the model)."""
     w = layer_work(layer, cfg.n_cu)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rnnaccel.hw.epur.networks import LayerSpec
+from rnnaccel.hw.epur.networks import block_size
+from rnnaccel.shape import Cell, RnnShape
 
 __all__ = ["LayerWork", "layer_work"]
 
@@ -70,45 +71,48 @@ def _split_rows(n_rows: int, n_cu: int) -> tuple[int, ...]:
     return tuple(len(range(c, n_rows, n_cu)) for c in range(n_cu))
 
 
-def layer_work(layer: LayerSpec, n_cu: int) -> LayerWork:
+def layer_work(layer: RnnShape, n_cu: int) -> LayerWork:
     """Rows, values and multiplies of one direction of ``layer`` on ``n_cu`` computation units."""
+    if layer.num_layers != 1:
+        raise ValueError(f"E-PUR maps one layer at a time (shape.layer(i)), got num_layers = "
+                         f"{layer.num_layers}")
     if layer.gates > n_cu:
         raise ValueError(f"E-PUR needs one CU per gate: {layer.gates} gates but n_cu={n_cu}")
-    k, n, m, r, p = layer.block_size, layer.hidden_size, layer.input_size, layer.recurrent_size, \
+    k, n, m, r, p = block_size(layer), layer.hidden_size, layer.input_size, layer.recurrent_size, \
         layer.proj_size
     blk = (lambda d: -(-d // k)) if k > 1 else (lambda d: d)
     per = (lambda d: 4 * (k // 2 + 1) * blk(d)) if k > 1 else (lambda d: d)
     vals = (lambda d: blk(d) * k) if k > 1 else (lambda d: d)
     circ = k > 1
     return LayerWork(
-        kind=layer.kind, gates=layer.gates, rows=blk(n), x_vals=vals(m), h_vals=vals(r),
+        kind=str(layer.cell), gates=layer.gates, rows=blk(n), x_vals=vals(m), h_vals=vals(r),
         x_mults=per(m), h_mults=per(r), proj_rows=_split_rows(blk(p), n_cu) if p else (0,) * n_cu,
         proj_vals=vals(n) if p else 0, proj_mults=per(n) if p else 0,
         q_x=blk(m) if circ else 0, q_h=blk(r) if circ else 0, q_n=blk(n) if circ and p else 0,
-        fft_mults=_transform_mults(k), psum_vals=_psum_vals(layer), x_ifft_in_input=int(circ and
-                                                                                        layer.kind == "gru"),
+        fft_mults=_transform_mults(k), psum_vals=_psum_vals(layer),
+        x_ifft_in_input=int(circ and layer.cell is Cell.GRU),
         in_x=m, in_h=r, hidden=n, circulant=circ, params=_params(layer),
-        act_per_step=(5 if layer.kind == "lstm" else 3) * n, elem_per_step=_elem(layer))
+        act_per_step=(5 if layer.cell is Cell.LSTM else 3) * n, elem_per_step=_elem(layer))
 
 
-def _psum_vals(layer: LayerSpec) -> int:
+def _psum_vals(layer: RnnShape) -> int:
     """Partial sums per row: 1 dense; k+2 reals (k/2+1 complex bins) for a circulant LSTM, kept in the
     frequency domain so one IFFT serves both parts; k (time domain) for a circulant GRU."""
-    k = layer.block_size
+    k = block_size(layer)
     if k == 1:
         return 1
-    return k + 2 if layer.kind == "lstm" else k
+    return k + 2 if layer.cell is Cell.LSTM else k
 
 
-def _params(layer: LayerSpec) -> int:
-    bias = layer.gates * layer.hidden_size * (1 if layer.kind == "lstm" else 2)
-    return bias + (3 * layer.hidden_size if layer.peephole else 0)
+def _params(layer: RnnShape) -> int:
+    bias = layer.gates * layer.hidden_size * (1 if layer.cell is Cell.LSTM else 2)
+    return bias + (3 * layer.hidden_size if layer.peepholes else 0)
 
 
-def _elem(layer: LayerSpec) -> int:
+def _elem(layer: RnnShape) -> int:
     """Elementwise MFU operations per timestep: bias adds, cell/hidden update, peepholes, and (GRU)
     the x/h part additions."""
     n, g = layer.hidden_size, layer.gates
-    if layer.kind == "lstm":
-        return g * n + 4 * n + (6 * n if layer.peephole else 0)
+    if layer.cell is Cell.LSTM:
+        return g * n + 4 * n + (6 * n if layer.peepholes else 0)
     return 2 * g * n + g * n + 5 * n

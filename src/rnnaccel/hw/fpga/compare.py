@@ -27,6 +27,7 @@ from rnnaccel.hw.fpga.power import PowerModel, load_power_model
 from rnnaccel.hw.fpga.sizing import size_for_device
 from rnnaccel.hw.fpga.workload import GOOGLE_LSTM, RnnShape
 from rnnaccel.hw.spec import fpga_device
+from rnnaccel.shape import Cell
 
 __all__ = [
     "PUBLISHED_JSON",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 PUBLISHED_JSON = Path(__file__).resolve().parent.parent / "energy" / "fpga_published.json"
-GOOGLE_GRU = RnnShape("gru", input_size=153, hidden=1024)
+GOOGLE_GRU = RnnShape(Cell.GRU, 153, 1024)
 
 
 def comparison_designs() -> tuple[tuple[str, RnnShape, object], ...]:

@@ -28,7 +28,7 @@ from rnnaccel.hw.fpga.arith import (
 )
 from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts, SparseDesign
 from rnnaccel.hw.fpga.power import PowerModel
-from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div
+from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div, layer_work
 from rnnaccel.hw.spec import FpgaDevice
 
 __all__ = ["FpgaReport", "Tally", "elem_unit", "evaluate", "evaluate_circulant", "evaluate_sparse"]
@@ -226,7 +226,7 @@ def _report(shape, name, dev, tally, dsp, timing, ops, power, costs, freq, ddr=(
     bram18 = tally.bram18 + costs.shell_bram18
     watts = power.total_w(dev.name, dsp, bram18, luts, ffs, freq, ddr[0], ddr[1])
     return FpgaReport(
-        name, dev.name, shape.cell, dsp, bram18, luts, ffs, dev.dsp_slices, dev.bram18_blocks, dev.luts,
+        name, dev.name, str(shape.cell), dsp, bram18, luts, ffs, dev.dsp_slices, dev.bram18_blocks, dev.luts,
         dev.ffs, freq, timing[0], timing[1], rounds, ops[0], ops[1], float(watts), ddr[0], timing[2],
     )
 
@@ -236,11 +236,11 @@ def evaluate_circulant(
 ) -> FpgaReport:
     """Resources, cycles, ops and power of a block-circulant (or dense, block 1) design."""
     costs = costs or LogicCosts()
-    works = shape.layer_work()
+    works = layer_work(shape)
     stages = [_layer_stages(w, d, costs) for w in works]
     t = Tally()
     _mac_bank(t, d.block_gate, d.pe_gate, d.lanes_gate, d)
-    if shape.proj:
+    if shape.proj_size:
         _mac_bank(t, d.block_proj, d.pe_proj, d.lanes_proj, d)
     _weight_memory(t, tuple((w.gate_rows, (w.in_x, w.in_r)) for w in works), d.block_gate, d.pe_gate,
                    d.lanes_gate, d, dev)
@@ -283,7 +283,7 @@ def evaluate_sparse(
     """ESE-style sparse design: SpMV shared by all mat-vecs (gates then projection), elementwise
     overlapped; channels run in lockstep and share each weight fetch from DDR."""
     costs = costs or LogicCosts()
-    works = shape.layer_work()
+    works = layer_work(shape)
     layers = [_sparse_layer(w, d, costs) for w in works]
     nnz = sum(n for n, _, _ in layers)
     f_hz = d.freq_mhz * 1e6

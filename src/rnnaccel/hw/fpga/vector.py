@@ -14,7 +14,7 @@ import numpy as np
 from rnnaccel.hw.fpga.design import LogicCosts
 from rnnaccel.hw.fpga.model import elem_unit
 from rnnaccel.hw.fpga.power import PowerModel
-from rnnaccel.hw.fpga.workload import RnnShape
+from rnnaccel.hw.fpga.workload import RnnShape, layer_work
 from rnnaccel.hw.spec import FpgaDevice
 
 __all__ = ["DESIGN_COLUMNS", "evaluate_grid"]
@@ -82,7 +82,7 @@ def _ops(rows, cols, k):
 def _timing(shape: RnnShape, c: dict, costs: LogicCosts):
     """(cycles per frame, latency cycles, actual ops) summed over layer-directions."""
     cycles = latency = ops = 0
-    for w in shape.layer_work():
+    for w in layer_work(shape):
         cols = (w.in_x, w.in_r)
         gate = _stage(w.gate_rows, cols, c["block_gate"], c["pe_gate"], c["lanes_gate"], c["ii"], costs)
         elem = _cdiv(w.hidden, c["elem_lanes"]) + costs.elem_pipeline_cycles
@@ -116,7 +116,7 @@ def _weights_bram(works, c, k, pe, lanes, configs):
 
 
 def _buffers_bram(shape: RnnShape, c: dict, per: int):
-    w = max(shape.layer_work(), key=lambda lw: lw.in_x)
+    w = max(layer_work(shape), key=lambda lw: lw.in_x)
     bits = c["data_bits"]
     xy = np.maximum(c["pe_gate"], _cdiv(2 * (w.in_x + w.in_r) * bits, per))
     gates = np.maximum(c["lanes_gate"], _cdiv(2 * w.gate_rows * bits, per))
@@ -128,7 +128,8 @@ def _buffers_bram(shape: RnnShape, c: dict, per: int):
 def _resources(shape: RnnShape, c: dict, dev_cols: dict, configs, costs: LogicCosts):
     """(DSP, RAMB18, LUT, FF) arrays for the points ``c`` of one network shape."""
     m1, f1, a1, r1 = _bank(c, c["block_gate"], c["pe_gate"], c["lanes_gate"])
-    m2, f2, a2, r2 = _bank(c, c["block_proj"], c["pe_proj"], c["lanes_proj"]) if shape.proj else (0, 0, 0, 0)
+    no_proj = (0, 0, 0, 0)
+    m2, f2, a2, r2 = _bank(c, c["block_proj"], c["pe_proj"], c["lanes_proj"]) if shape.proj_size else no_proj
     e_mults, e_adders, e_acts = elem_unit(shape.cell, shape.peepholes)
     lanes, bits = c["elem_lanes"], c["data_bits"]
     adder_bits = a1 + a2 + lanes * e_adders * bits
@@ -139,7 +140,7 @@ def _resources(shape: RnnShape, c: dict, dev_cols: dict, configs, costs: LogicCo
     port_a, port_b, pack = dev_cols["port_a"], dev_cols["port_b"], dev_cols["pack"]
     dsp = np.ceil((m1 + m2) * _dsp_per_mult(c["weight_bits"], bits, port_a, port_b, pack)
                   + (f1 + f2 + lanes * e_mults) * _dsp_per_mult(bits, bits, port_a, port_b, pack))
-    works = shape.layer_work()
+    works = layer_work(shape)
     bram = (_weights_bram([(w.gate_rows, (w.in_x, w.in_r)) for w in works], c, c["block_gate"], c["pe_gate"],
                           c["lanes_gate"], configs)
             + _weights_bram([(w.proj, (w.hidden,)) for w in works], c, c["block_proj"], c["pe_proj"],

@@ -1,4 +1,5 @@
-"""The RNN being accelerated: shapes of the weight matrices per layer and direction, and op counts.
+"""The RNN being accelerated (an :class:`rnnaccel.shape.RnnShape`): weight-matrix shapes per layer
+and direction, and op counts.
 
 Google LSTM (Sak et al. 2014, as benchmarked by ESE and C-LSTM): input 153, 1024 cells, 512
 projection, peepholes. Gates (i, g, f, o) come from one matrix over [x_t, y_{t-1}]; the projection
@@ -13,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CELLS", "GOOGLE_LSTM", "LayerWork", "RnnShape", "ceil_div"]
+from rnnaccel.shape import Cell, RnnShape
 
-CELLS = ("lstm", "gru")
-_GATES = {"lstm": 4, "gru": 3}
+__all__ = ["GOOGLE_LSTM", "LayerWork", "RnnShape", "ceil_div", "design_blocks", "layer_work"]
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -43,57 +43,25 @@ class LayerWork:
         return self.proj * self.hidden
 
 
-@dataclass(frozen=True)
-class RnnShape:
-    """An LSTM/GRU network: sizes of input, hidden and projection, depth, directions."""
-
-    cell: str
-    input_size: int
-    hidden: int
-    proj: int = 0
-    layers: int = 1
-    bidirectional: bool = False
-    peepholes: bool = False
-
-    def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("input_size", "hidden", "layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.proj < 0:
-            raise ValueError(f"proj must be >= 0 (0 = no projection), got {self.proj}")
-        if self.cell == "gru" and (self.proj or self.peepholes):
-            raise ValueError("a GRU has no projection or peepholes; set proj=0 and peepholes=False")
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def out_size(self) -> int:
-        """Size of one direction's output y_t (the projection if any, else the hidden state)."""
-        return self.proj or self.hidden
-
-    def layer_work(self) -> tuple[LayerWork, ...]:
-        """Matrix shapes for every layer and direction, in execution order."""
-        works = []
-        for layer in range(self.layers):
-            in_x = self.input_size if layer == 0 else self.out_size * self.directions
-            rows = _GATES[self.cell] * self.hidden
-            work = LayerWork(rows, in_x, self.out_size, self.hidden, self.proj)
-            works.extend([work] * self.directions)
-        return tuple(works)
-
-    @property
-    def matrix_weights(self) -> int:
-        """Weights in the mat-vecs of one frame (gates + projection), without biases and peepholes."""
-        return sum(w.gate_weights + w.proj_weights for w in self.layer_work())
-
-    @property
-    def dense_ops(self) -> int:
-        """Dense-equivalent operations per frame: 2 per matrix weight (multiply + add), as ESE counts."""
-        return 2 * self.matrix_weights
+def layer_work(shape: RnnShape) -> tuple[LayerWork, ...]:
+    """Matrix shapes for every layer and direction of ``shape``, in execution order (ValueError when
+    the FPGA model cannot build it, e.g. a projection wider than the hidden state)."""
+    shape.check_buildable("fpga")
+    works = []
+    for layer in range(shape.num_layers):
+        rows = shape.gates * shape.hidden_size
+        work = LayerWork(rows, shape.layer_input_size(layer), shape.recurrent_size, shape.hidden_size,
+                         shape.proj_size)
+        works.extend([work] * shape.directions)
+    return tuple(works)
 
 
-GOOGLE_LSTM = RnnShape("lstm", input_size=153, hidden=1024, proj=512, layers=1, peepholes=True)
+def design_blocks(shape: RnnShape) -> tuple[int, int]:
+    """(block_gate, block_proj) of a design for ``shape``'s block sizes (dense = 1); ValueError when the
+    FPGA model cannot build them (one size per stage for the whole network, powers of two <= 64)."""
+    shape.check_buildable("fpga")
+    first = shape.block_sizes.layers[0]
+    return first.input or 1, (first.projection or 1) if shape.proj_size else 1
+
+
+GOOGLE_LSTM = RnnShape(Cell.LSTM, 153, 1024, proj_size=512, num_layers=1, peepholes=True)
