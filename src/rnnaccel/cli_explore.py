@@ -161,15 +161,9 @@ def design(device, cell, input_size, hidden, proj, layers, bidirectional, overri
     from rnnaccel.hw.fpga.compare import ese_calibrated_power
 
     try:
-        shape = RnnShape(
-            cell,
-            input_size,
-            hidden,
-            proj if cell == "lstm" else 0,
-            layers,
-            bidirectional,
-            peepholes=cell == "lstm",
-        )
+        lstm = cell == "lstm"
+        shape = RnnShape(cell, input_size, hidden, proj_size=proj if lstm else 0, num_layers=layers,
+                         bidirectional=bidirectional, peepholes=lstm)
         report = evaluate(
             shape, CirculantDesign(**_parse_overrides(overrides)), fpga_device(device), ese_calibrated_power()
         )
