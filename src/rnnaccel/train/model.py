@@ -30,8 +30,10 @@ class PhoneRecognizer(nn.Module):
         self.rnn = rnn
         self.output = nn.Linear(rnn_out, N_CLASSES)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = fused_rnn(self.rnn, x)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths`` (batch,): frames of each padded utterance; the recurrence then runs on packed
+        sequences, so a reverse direction starts at each utterance's own last frame, not at padding."""
+        y = fused_rnn(self.rnn, x, lengths)
         return torch.log_softmax(self.output(y), dim=-1)
 
 
@@ -52,21 +54,50 @@ def _flat_weights(rnn: nn.Module) -> list[torch.Tensor] | None:
     return flat
 
 
-def fused_rnn(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Output of a batch-first ``rnnaccel.nn`` LSTM/GRU (zero initial state) via torch's fused kernel;
-    falls back to ``rnn(x)`` for peepholes or other modules."""
+def fused_rnn(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Output of a batch-first ``rnnaccel.nn`` LSTM/GRU (zero initial state) via torch's fused kernel
+    (on packed sequences when ``lengths`` is given; padded frames of the output are 0); falls back to
+    the layer itself for peepholes or other modules."""
     from rnnaccel.nn import GRU, LSTM
 
     flat = _flat_weights(rnn) if isinstance(rnn, LSTM | GRU) and rnn.batch_first else None
     if flat is None:
-        return rnn(x)[0]
+        return rnn(x)[0] if lengths is None else _layer_packed(rnn, x, lengths)
+    packed = None if lengths is None else nn.utils.rnn.pack_padded_sequence(
+        x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    inputs = (x,) if packed is None else (packed.data, packed.batch_sizes)
     n = rnn.num_layers * (2 if rnn.bidirectional else 1)
-    args = (flat, True, rnn.num_layers, rnn.dropout, rnn.training, rnn.bidirectional, True)
+    args = (flat, True, rnn.num_layers, rnn.dropout, rnn.training, rnn.bidirectional)
+    args = args + (True,) if packed is None else args  # batch_first only for padded input
     if isinstance(rnn, GRU):
-        return torch._VF.gru(x, x.new_zeros(n, x.shape[0], rnn.hidden_size), *args)[0]
-    out = getattr(rnn, "proj_size", 0) or rnn.hidden_size
-    hx = (x.new_zeros(n, x.shape[0], out), x.new_zeros(n, x.shape[0], rnn.hidden_size))
-    return torch._VF.lstm(x, hx, *args)[0]
+        y = torch._VF.gru(*inputs, x.new_zeros(n, x.shape[0], rnn.hidden_size), *args)[0]
+    else:
+        out = getattr(rnn, "proj_size", 0) or rnn.hidden_size
+        hx = (x.new_zeros(n, x.shape[0], out), x.new_zeros(n, x.shape[0], rnn.hidden_size))
+        y = torch._VF.lstm(*inputs, hx, *args)[0]
+    return y if packed is None else _unpack(y, packed, x.shape[1])
+
+
+def _unpack(data: torch.Tensor, like: nn.utils.rnn.PackedSequence, total: int) -> torch.Tensor:
+    seq = nn.utils.rnn.PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+    return nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=total)[0]
+
+
+def _layer_packed(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The layer on a PackedSequence (as torch's layers take it); one utterance at a time for
+    modules that do not accept one."""
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    try:
+        y = rnn(packed)[0]
+    except (TypeError, AttributeError):
+        rows = [rnn(x[i : i + 1, : int(n)])[0][0] for i, n in enumerate(lengths)]
+        return _pad_to(rows, x.shape[1])
+    return nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])[0]
+
+
+def _pad_to(rows: list[torch.Tensor], total: int) -> torch.Tensor:
+    y = nn.utils.rnn.pad_sequence(rows, batch_first=True)
+    return nn.functional.pad(y, (0, 0, 0, total - y.shape[1]))
 
 
 def build_model(cfg: ModelConfig | RnnShape, input_size: int | None = None,
