@@ -1,0 +1,94 @@
+"""`rnnaccel rtl pe`: the processing element's Verilog (Amaranth) and its Yosys resources.
+
+Writes ``DIR/pe.v`` (hierarchy kept) and ``DIR/synth.json`` (one ``synth_xilinx`` report per
+family). The weights are a seeded random block-circulant role of the requested shape (the MAC
+bank's memories are initialized from it): resources do not depend on the weight values, except
+that Yosys turns ROM bit columns that happen to be constant into logic.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+__all__ = ["rtl"]
+
+
+@click.group()
+def rtl() -> None:
+    """Synthesizable RTL (Amaranth -> Verilog) of the E-RNN processing element, synthesized with Yosys."""
+
+
+def _parse(block_size: int, fmt_text: str, lanes: int, out_blocks: int, in_blocks: int):
+    """Validated (config, k) for the CLI's values; ClickException naming the bad one."""
+    from rnnaccel.quant.config import QuantConfig
+    from rnnaccel.quant.qformat import parse_format
+    from rnnaccel.rtl.fixed import check_block_size
+
+    try:
+        k, fmt = check_block_size(block_size), parse_format(fmt_text)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    if not fmt.signed:
+        raise click.ClickException(f"format {fmt_text!r} is unsigned; the datapath needs a signed ap_fixed")
+    if not 1 <= lanes <= out_blocks or in_blocks < 1:
+        raise click.ClickException(f"need 1 <= --lanes ({lanes}) <= --out-blocks ({out_blocks}) and "
+                                   f"--in-blocks >= 1 (got {in_blocks})")
+    return QuantConfig.uniform(fmt.bits, fmt.frac, fmt.rounding, fmt.overflow), k
+
+
+def build_pe_verilog(k: int, config, lanes: int, out_blocks: int, in_blocks: int, seed: int):
+    """(PE component, Verilog text) for a seeded random role of ``out_blocks`` x ``in_blocks`` blocks."""
+    import numpy as np
+
+    from rnnaccel.rtl.pe import PE
+    from rnnaccel.rtl.synth import to_verilog
+    from rnnaccel.rtl.vectors import random_role
+
+    role = random_role(k, out_blocks, in_blocks, config, np.random.default_rng(seed))
+    pe = PE(role, config, config.input, lanes)
+    return pe, to_verilog(pe, "pe")
+
+
+@rtl.command("pe")
+@click.option("--block-size", "-k", "block_size", type=int, default=8, show_default=True,
+              help="Circulant block size k (a power of two, 2..32).")
+@click.option("--format", "fmt_text", default="ap_fixed<16,8>", show_default=True,
+              help="Datapath format of every quantization point, 'ap_fixed<W,I>'.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for pe.v and synth.json.")
+@click.option("--lanes", type=int, default=1, show_default=True, help="Output blocks in parallel (P).")
+@click.option("--out-blocks", type=int, default=2, show_default=True, help="Output blocks p of the role.")
+@click.option("--in-blocks", type=int, default=4, show_default=True, help="Input blocks q of the role.")
+@click.option("--family", "families", multiple=True, type=click.Choice(["xcu", "xc7"]),
+              default=("xcu", "xc7"), show_default=True, help="Xilinx families to synthesize for.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights.")
+def pe(block_size: int, fmt_text: str, out_dir: Path, lanes: int, out_blocks: int, in_blocks: int,
+       families: tuple[str, ...], seed: int) -> None:
+    """Write the Verilog of the PE (FFT-k -> MAC bank -> IFFT-k) into --out, synthesize it with Yosys
+    and write --out/synth.json (resources per family)."""
+    from rnnaccel.rtl.synth import ToolNotFound, require_tool, synth_xilinx, write_atomic
+
+    config, k = _parse(block_size, fmt_text, lanes, out_blocks, in_blocks)
+    try:
+        require_tool("yosys")
+    except ToolNotFound as e:
+        raise click.ClickException(str(e)) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    comp, text = build_pe_verilog(k, config, lanes, out_blocks, in_blocks, seed)
+    write_atomic(out_dir / "pe.v", text)
+    reports = {fam: synth_xilinx(out_dir / "pe.v", "pe", fam) for fam in families}
+    doc = {
+        "component": "PE", "block_size": k, "format": str(config.fft), "lanes": lanes,
+        "out_blocks": out_blocks, "in_blocks": in_blocks, "seed": seed, "latency_cycles": comp.latency,
+        "note": "DSP and BRAM (RAMB18 equivalents) compare with Vivado; LUT/FF are Yosys's mapping "
+                "and differ from Vivado's",
+        "families": {fam: r.to_dict() for fam, r in reports.items()},
+    }
+    write_atomic(out_dir / "synth.json", json.dumps(doc, indent=2))
+    click.echo(f"wrote {out_dir / 'pe.v'} (latency {comp.latency} cycles) and {out_dir / 'synth.json'}")
+    for fam, r in reports.items():
+        click.echo(f"{fam}: DSP {r.dsp}  BRAM18 {r.bram18}  LUT {r.lut}  FF {r.ff}  (yosys {r.version}; "
+                   "LUT/FF differ from Vivado)")

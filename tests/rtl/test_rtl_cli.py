@@ -1,0 +1,70 @@
+"""`rnnaccel rtl pe` and the 'ap_fixed<W,I>' parser it uses."""
+
+import json
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from rnnaccel.cli import main
+from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, parse_format
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("ap_fixed<16,8>", QFormat(16, 8)),
+    (" ap_fixed< 12 , 4 > ", QFormat(12, 8)),
+    ("ap_ufixed<8,2>", QFormat(8, 6, signed=False)),
+    ("ap_fixed<16,8,trn,wrap>", QFormat(16, 8, rounding=Rounding.TRN, overflow=Overflow.WRAP)),
+    ("ap_fixed<10,2,AP_RND_CONV>", QFormat(10, 8, rounding=Rounding.RND_CONV)),
+])
+def test_parse_format(text, want):
+    assert parse_format(text) == want == QFormat.parse(text)
+    assert parse_format(str(want)) == want  # str() round-trips
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("ap_fixed<16>", r"cannot parse format 'ap_fixed<16>': expected 'ap_fixed<W,I>'"),
+    ("fixed<16,8>", r"cannot parse format 'fixed<16,8>'"),
+    ("ap_fixed<40,8>", r"format 'ap_fixed<40,8>' is not buildable: QFormat bits=40"),
+    ("ap_fixed<16,8,up>", r"format 'ap_fixed<16,8,up>': unknown mode 'up', expected one of: trn"),
+])
+def test_parse_format_errors_name_the_string(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_format(text)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["-k", "3"], "block size k=3 cannot be built: the RTL FFT needs a power of two in 2..32"),
+    (["-k", "64"], "block size k=64 cannot be built"),
+    (["--format", "ap_fixed<16>"], "cannot parse format 'ap_fixed<16>'"),
+    (["--format", "ap_ufixed<16,8>"], "format 'ap_ufixed<16,8>' is unsigned"),
+    (["--lanes", "3"], r"need 1 <= --lanes \(3\) <= --out-blocks \(2\)"),
+])
+def test_unbuildable_values_are_named(args, match, tmp_path):
+    res = CliRunner().invoke(main, ["rtl", "pe", "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code != 0
+    assert re.search(match, res.output), res.output
+
+
+def test_missing_yosys_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    res = CliRunner().invoke(main, ["rtl", "pe", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "yosys not found on PATH: install it with `apt-get install yosys`" in res.output
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys missing (apt-get)")
+def test_rtl_pe_writes_verilog_and_synth_json(tmp_path):
+    out = tmp_path / "pe2"
+    args = ["rtl", "pe", "-k", "2", "--format", "ap_fixed<10,4>", "--in-blocks", "4", "--family", "xc7",
+            "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    text = (out / "pe.v").read_text()
+    assert all(f"module {m}" in text for m in ("pe(", "\\pe.fft ", "\\pe.mac ", "\\pe.ifft0 "))  # hierarchy
+    doc = json.loads((out / "synth.json").read_text())
+    assert (doc["block_size"], doc["format"], list(doc["families"])) == (2, "ap_fixed<10,4,rnd,sat>", ["xc7"])
+    xc7 = doc["families"]["xc7"]
+    assert xc7["dsp"] == 2  # k = 2: DC and Nyquist, one real multiply each; the FFT-2s are adders
+    assert xc7["tool"] == "yosys" and "synth_xilinx" in xc7["script"] and "differ from Vivado" in doc["note"]
