@@ -83,10 +83,8 @@ def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
 
 def _write_json(path: Path, data: object) -> Path:
     """Strict JSON (a NaN PER of a point without Phase I result is null), written atomically."""
-    try:
-        from rnnaccel.io import write_json_atomic
-    except ImportError:  # until rnnaccel.io lands
-        from rnnaccel.report.jsonio import write_json_atomic
+    from rnnaccel.io import write_json_atomic
+
     return Path(write_json_atomic(path, data))
 
 

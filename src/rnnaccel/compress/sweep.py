@@ -198,10 +198,8 @@ class Sweep:
 
 
 def _write(path: str, payload: dict) -> None:
-    try:
-        from rnnaccel.io import write_json_atomic
-    except ImportError:  # until rnnaccel.io lands: same contract (strict JSON, atomic)
-        from rnnaccel.report.jsonio import write_json_atomic
+    from rnnaccel.io import write_json_atomic  # strict JSON (NaN -> null), atomic, 0644
+
     write_json_atomic(path, payload)
 
 

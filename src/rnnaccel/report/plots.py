@@ -8,8 +8,6 @@ document; :func:`write_compress_plots` writes a compress sweep's plots beside it
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -160,18 +158,9 @@ def pareto_figure(groups: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]
 
 def write_text(text: str, path: str | Path) -> Path:
     """Atomically write one SVG or HTML file (mode 0644)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from rnnaccel.io import write_text_atomic
+
+    return write_text_atomic(path, text)
 
 
 def compress_plots(results: Mapping[str, Any]) -> dict[str, str]:
