@@ -2,9 +2,11 @@
 """rnnaccel.rtl.cell (LSTM cell update, GRU update) bit-exact with rnnaccel.ref.cell, every output code
 at its cycle, on random codes and on codes that saturate every point the units round at."""
 
+import shutil
+
 import numpy as np
 import pytest
-from test_rtl_pwl import assert_stream_exact, run_stream
+from test_rtl_pwl import assert_stream_exact, run_in_icarus, run_stream
 
 from rnnaccel.quant import QFormat, QuantConfig
 from rnnaccel.ref import Engine, Fx, IntDirection
@@ -141,3 +143,23 @@ def test_cell_unit_errors_name_the_value():
         LSTMCellUnit(cfg, 24)
     with pytest.raises(ValueError, match="pre_h=ap_ufixed<24,8.*must be signed"):
         GRUUpdateUnit(cfg, QFormat(24, 16), QFormat(24, 16, signed=False))
+
+
+def _pack(layout, values: dict) -> int:
+    """A struct payload as the flat non-negative word of its Verilog port (fields at their offsets)."""
+    return sum((int(values[name]) & ((1 << f.width) - 1)) << f.offset for name, f in layout)
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog missing (apt-get install -y iverilog)")
+def test_lstm_cell_verilog_in_icarus(tmp_path):
+    """The emitted Verilog of the LSTM cell unit (12-bit, peepholes) in Icarus on saturating and random
+    vectors: every output word (m, c) at accept cycle + 14."""
+    cfg, pre, gates, c_prev, peep = _lstm_case("12bit", True)
+    m_ref, c_ref = lstm_cell(cfg, gates, pre.frac, c_prev, peep)
+    dut = LSTMCellUnit(cfg, pre)
+    keys = ["a_i", "a_f", "a_g", "a_o", "c_prev", "w_ci", "w_cf", "w_co"]
+    cols = [*gates, c_prev, *peep]
+    rows = [dict(zip(keys, (c[j] for c in cols), strict=True)) for j in range(len(c_prev))]
+    ins = [_pack(dut.i.payload.shape(), row) for row in rows]
+    outs = [_pack(dut.o.payload.shape(), {"m": a, "c": b}) for a, b in zip(m_ref, c_ref, strict=True)]
+    run_in_icarus(dut, "lstm_cell", ins, outs, cfg.cell.bits, tmp_path)

@@ -14,6 +14,7 @@ from rnnaccel.quant import QuantConfig
 from rnnaccel.ref.cell import pwl_codes
 
 amaranth = pytest.importorskip("amaranth")
+from amaranth.hdl import Shape  # noqa: E402
 from amaranth.sim import Simulator  # noqa: E402
 
 from rnnaccel.rtl.pwl import PWLUnit  # noqa: E402
@@ -135,8 +136,9 @@ def run_in_icarus(dut, top: str, inputs, outputs, code_bits: int, work: Path) ->
 
     write_atomic(work / f"{top}.v", to_verilog(dut, top))
     runner = build_icarus(work / f"{top}.v", top, work / "build")
+    per = Shape.cast(dut.o.payload.shape()).width // code_bits
     vectors = write_vectors(work / "vectors.json", inputs, outputs, latency=dut.latency, inputs_per_output=1,
-                            code_bits=code_bits, codes_per_output=len(dut.o.payload) // code_bits)
+                            code_bits=code_bits, codes_per_output=per)
     run = run_cocotb(runner, top, vectors, Path(__file__).parent, work / "build")
     assert (run.tests, run.failed) == (1, 0), f"cocotb: {run.failed} of {run.tests} failed; log in {work}"
 
@@ -147,9 +149,9 @@ def unsigned_word(code: int, bits: int) -> int:
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog missing (apt-get install -y iverilog)")
-@pytest.mark.parametrize(("preset", "fn"), [("16bit", "sigmoid"), ("12bit", "tanh")])
-def test_pwl_verilog_in_icarus(preset, fn, tmp_path):
-    cfg = PRESETS[preset]
+def test_pwl_verilog_in_icarus(tmp_path):
+    """ap_fixed<16,8> sigmoid in Icarus (the 12-bit format runs in Icarus in test_rtl_cell)."""
+    cfg, fn = PRESETS["16bit"], "sigmoid"
     dut = PWLUnit(cfg, fn)
     x = pwl_vectors(cfg, fn, "gate_acc", n_random=128)
     y = pwl_codes(cfg, fn, x, "gate_acc")
