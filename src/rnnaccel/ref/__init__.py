@@ -12,6 +12,7 @@ from rnnaccel.ref.engine import (
     run_int_model,
 )
 from rnnaccel.ref.export import IntCirculant, IntDense, IntDirection, IntModel, export_model, required_points
+from rnnaccel.ref.fast import fast_path_reason, run_fast
 from rnnaccel.ref.fft import irfft_int, rfft_int
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "RefResult",
     "apply_role",
     "export_model",
+    "fast_path_reason",
     "irfft_int",
     "ref_gru",
     "ref_lstm",
     "required_points",
     "rfft_int",
+    "run_fast",
     "run_direction",
     "run_int_model",
 ]

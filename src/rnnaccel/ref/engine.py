@@ -22,7 +22,10 @@ from rnnaccel.ref.export import IntCirculant, IntDense, IntDirection, IntModel, 
 from rnnaccel.ref.fft import irfft_stacked, rfft_stacked
 from rnnaccel.ref.rounding import requantize_fast
 
-__all__ = ["Engine", "Fx", "RefResult", "apply_role", "ref_gru", "ref_lstm", "run_direction", "run_int_model"]
+__all__ = [
+    "Engine", "Fx", "RefResult", "apply_role", "check_lengths", "input_overflows", "ref_gru", "ref_lstm",
+    "run_direction", "run_int_model",
+]
 
 # Columns per chunk of a circulant role: its widest array (k, 2, blocks, columns) stays ~2 MiB.
 _CHUNK_ELEMENTS = 2**18
@@ -200,9 +203,26 @@ def _step(kind: str, d: IntDirection, gx: Fx, y: Fx, c: Fx, eng: Engine) -> tupl
     return _gru_step(gx, apply_role(d.hh, y, eng), y, d.hidden_size, eng), c
 
 
+def _active(lengths: np.ndarray | None, t: int) -> np.ndarray | slice:
+    """Columns still running at timestep t (all of them without lengths)."""
+    return slice(None) if lengths is None else np.flatnonzero(lengths > t)
+
+
+def _input_part(d: IntDirection, x: Fx, win: range, lengths: np.ndarray | None, eng: Engine) -> Fx:
+    """``W_ih x_t + b_ih`` for the timesteps of ``win``, on the valid frames only (padding stays 0)."""
+    xw = x[win.start : win.stop]
+    if lengths is None:
+        return apply_role(d.ih, xw, eng)
+    valid = np.arange(win.start, win.stop)[:, None] < lengths[None, :]
+    part = apply_role(d.ih, Fx(xw.codes[valid], xw.frac), eng)
+    codes = np.zeros((*valid.shape, part.codes.shape[-1]), np.int64)
+    codes[valid] = part.codes
+    return Fx(codes, part.frac)
+
+
 def run_direction(
     kind: str, d: IntDirection, x: Fx, eng: Engine, *, reverse: bool = False,
-    out_point: QPoint = QPoint.HIDDEN, window: int | None = None,
+    out_point: QPoint = QPoint.HIDDEN, window: int | None = None, lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None]]:
     """One direction of a layer over ``x`` (time, batch, in): output codes (time, batch, out) at
     ``out_point``'s format and the final (h, c) (c None for a GRU).
@@ -210,6 +230,10 @@ def run_direction(
     The input part ``W_ih x_t + b_ih`` is computed ``window`` timesteps at a time, each window
     before its recurrent steps: ``None`` = all timesteps first (E-PUR with MWL), ``1`` = inside each
     step (E-PUR without MWL). Role outputs are exact, so the result does not depend on ``window``.
+
+    ``lengths`` (batch,) gives each utterance's own length: utterance b runs timesteps
+    0..lengths[b]-1 only (the reverse direction starts at its own last frame, the final state is the
+    one at that frame), its outputs beyond are 0, and padding is never computed nor counted.
     """
     if kind not in ("lstm", "gru"):
         raise ValueError(f"kind must be 'lstm' or 'gru', got {kind!r}")
@@ -218,36 +242,73 @@ def run_direction(
     y, c = _initial_state(kind, d, x.codes.shape[1], eng, out_point)
     outs: list[np.ndarray] = [np.empty(0)] * x.codes.shape[0]
     for win in _windows(x.codes.shape[0], reverse, window):
-        gates_x = apply_role(d.ih, x[win.start : win.stop], eng)
+        gates_x = _input_part(d, x, win, lengths, eng)
         for t in reversed(win) if reverse else win:
-            y, c = _step(kind, d, gates_x[t - win.start], y, c, eng)
-            outs[t] = y.codes
+            idx = _active(lengths, t)
+            y_t, c_t = _step(kind, d, gates_x[t - win.start][idx], y[idx], c[idx], eng)
+            y, c = _update(y, y_t, idx), _update(c, c_t, idx)
+            outs[t] = y.codes if lengths is None else _update(Fx(0 * y.codes, y.frac), y_t, idx).codes
     return np.stack(outs), (y.codes, c.codes if kind == "lstm" else None)
 
 
-def _input_codes(model: IntModel, x_int: np.ndarray, eng: Engine) -> Fx:
+def _update(old: Fx, new: Fx, idx: np.ndarray | slice) -> Fx:
+    """``old`` with the rows ``idx`` replaced by ``new`` (``new`` itself when idx is every row)."""
+    if isinstance(idx, slice):
+        return new
+    codes = old.codes.copy()
+    codes[idx] = new.codes
+    return Fx(codes, new.frac)
+
+
+def check_lengths(lengths: np.ndarray | None, x: np.ndarray, model: IntModel) -> np.ndarray:
+    """Validated per-utterance lengths (batch,) int64 for input codes ``x`` (batch, time, in);
+    ``None`` = every utterance has the full length."""
+    if x.ndim != 3 or x.shape[-1] != model.input_size:
+        raise ValueError(f"x_int must be (batch, time, {model.input_size}), got shape {x.shape}")
+    if lengths is None:
+        return np.full(x.shape[0], x.shape[1], np.int64)
+    arr = np.asarray(lengths)
+    if arr.shape != (x.shape[0],) or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"lengths must be {x.shape[0]} integers (one per utterance), got {lengths!r}")
+    if arr.size and (arr.min() < 1 or arr.max() > x.shape[1]):
+        raise ValueError(f"lengths must lie in 1..{x.shape[1]} (the padded time axis), got {arr.tolist()}")
+    return arr.astype(np.int64)
+
+
+def input_overflows(x: np.ndarray, lengths: np.ndarray, fmt: QFormat) -> int:
+    """Input codes outside ``fmt`` on the valid frames (batch, time, in) of each utterance."""
+    valid = np.arange(x.shape[1])[None, :] < lengths[:, None]
+    xv = x[valid]
+    return int(np.count_nonzero((xv < fmt.code_min) | (xv > fmt.code_max)))
+
+
+def _input_codes(model: IntModel, x_int: np.ndarray, lengths: np.ndarray | None, eng: Engine) -> Fx:
     x = np.asarray(x_int)
     if not np.issubdtype(x.dtype, np.integer):
         raise TypeError(f"x_int must hold integer codes of the input format, got dtype {x.dtype}")
-    if x.ndim != 3 or x.shape[-1] != model.input_size:
-        raise ValueError(f"x_int must be (batch, time, {model.input_size}), got shape {x.shape}")
-    codes, n = apply_overflow(np.swapaxes(x.astype(np.int64), 0, 1), model.config.input)
-    eng.stats.add(QPoint.INPUT.value, n)
+    full = check_lengths(lengths, x, model)
+    codes, _ = apply_overflow(np.swapaxes(x.astype(np.int64), 0, 1), model.config.input)
+    eng.stats.add(QPoint.INPUT.value, input_overflows(x, full, model.config.input))
     return Fx(codes, model.config.input.frac)
 
 
-def run_int_model(model: IntModel, x_int: np.ndarray, *, window: int | None = None) -> RefResult:
+def run_int_model(
+    model: IntModel, x_int: np.ndarray, *, window: int | None = None, lengths: np.ndarray | None = None
+) -> RefResult:
     """Run an exported model on input codes ``x_int`` (batch, time, input_size) of the "input" format;
-    ``window`` as in :func:`run_direction` (it changes the order of the work, never the result)."""
+    ``window`` as in :func:`run_direction` (it changes the order of the work, never the result);
+    ``lengths`` (batch,) the utterances' own lengths (see :func:`run_direction`; None = all full)."""
     eng = Engine(model.config)
     for point, n in model.export_overflows.items():
         eng.stats.add(point, n)
-    seq = _input_codes(model, x_int, eng)
+    seq = _input_codes(model, x_int, lengths, eng)
+    lengths = None if lengths is None else check_lengths(lengths, np.asarray(x_int), model)
     finals = []
     for directions in model.layers:
         outs = [
             run_direction(
-                model.kind, d, seq, eng, reverse=di == 1, out_point=model.output_point, window=window
+                model.kind, d, seq, eng, reverse=di == 1, out_point=model.output_point, window=window,
+                lengths=lengths,
             )
             for di, d in enumerate(directions)
         ]
