@@ -83,7 +83,7 @@ def compress(config_path: str, strategy: str | None, plan_only: bool, threads: i
         if plan_only:
             return _plan(config)
         runner = TrialRunner(config.train, config.admm, config.out_dir, progress=progress)
-        summary = Sweep(config, runner=runner, on_trial=_on_trial, **sweep).run(n_trials)
+        summary = Sweep(config, runner=runner, on_trial=_on_trial, threads=threads, **sweep).run(n_trials)
         plots = _plots(config.results)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -123,6 +123,15 @@ def fpga_figures(spec: TrialSpec, config: CompressConfig, device: str, input_siz
             "frames_per_s_per_w": report.frames_per_s_per_w, "fpga_device": device}
 
 
+def _worker_runner(train: Any, admm: Any, out_dir: str, threads: int | None) -> TrialRunner:
+    """A worker process's runner (``threads``: its torch threads, so that jobs x threads <= cores)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return TrialRunner(train, admm, out_dir)
+
+
 @functools.cache
 def _power(device: str) -> Any:
     from rnnaccel.hw.fpga.compare import ese_calibrated_power
@@ -136,19 +145,22 @@ class Sweep:
     ``on_trial(row, cached)`` is called after each trial the strategy asks for. ``storage``: see
     :func:`rnnaccel.study.storage_for`; ``jobs``/``backend``/``address``: where trials run (worker
     processes build their runner with ``factory``, default a :class:`TrialRunner` like the default
-    ``runner``); ``sampler``: ``None`` for the config's strategy, else ``tpe``/``nsga2``/``grid``.
+    ``runner``, with ``threads`` torch threads); ``sampler``: ``None`` for the config's strategy, else
+    ``tpe``/``nsga2``/``grid`` (the full strategy).
     """
 
     def __init__(self, config: CompressConfig, runner: Any = None,
                  on_trial: Callable[[dict, bool], None] | None = None, *, storage: str | None = None,
                  jobs: int = 1, backend: str = "local", address: str | None = None,
-                 factory: Callable[[], Any] | None = None, sampler: str | None = None) -> None:
+                 factory: Callable[[], Any] | None = None, sampler: str | None = None,
+                 threads: int | None = None) -> None:
         from rnnaccel.study import StudyRunner, make_backend, make_sampler, open_study
         from rnnaccel.study.storage import storage_for
 
         self.config = config
         self.runner = runner or TrialRunner(config.train, config.admm, config.out_dir)
-        factory = factory or functools.partial(TrialRunner, config.train, config.admm, config.out_dir)
+        factory = factory or functools.partial(_worker_runner, config.train, config.admm, config.out_dir,
+                                               threads)
         self.task = CompressTask(config, self.runner)
         self.storage = storage or f"{config.out_dir}/study.journal"
         if sampler == "grid":  # the full grid: Phase I's plan-driven full strategy
