@@ -65,3 +65,10 @@ def test_temporary_names_are_unique_per_writer(tmp_path):
         second.write_bytes(b"2")
     assert path.read_bytes() == b"1"  # the outer writer finished last
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]
+
+
+def test_suffix_for_writers_that_pick_the_format_from_the_name(tmp_path):
+    with atomic_output(tmp_path / "plot.svg", suffix=".svg") as tmp:
+        assert tmp.suffix == ".svg" and tmp.name.startswith(".plot.svg.")
+        tmp.write_text("<svg/>")
+    assert (tmp_path / "plot.svg").read_text() == "<svg/>" and _mode(tmp_path / "plot.svg") == 0o644

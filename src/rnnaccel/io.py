@@ -26,13 +26,13 @@ FILE_MODE = 0o644
 
 
 @contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
+def atomic_output(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; when the block ends without an exception the temporary
     file is made 0644 and renamed to ``path``, otherwise it is removed. For writers that need a file
-    name (safetensors, numpy, matplotlib)."""
+    name (safetensors, numpy, matplotlib: pass ``suffix=path.suffix`` where the format follows it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -3,11 +3,10 @@ pyplot, so no backend is chosen here and a notebook user's backend is left alone
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from rnnaccel.hw.epur.report import Evaluation
+from rnnaccel.io import atomic_output
 
 __all__ = ["plot_breakdown"]
 
@@ -39,14 +38,5 @@ def plot_breakdown(pairs: list[tuple[Evaluation, Evaluation]], path: str | Path)
     ax.set_title("E-PUR energy breakdown, MWL off vs on")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=Path(path).suffix) as tmp:
         fig.savefig(tmp, dpi=120)  # format from the suffix (.png, .svg, .pdf)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
