@@ -5,6 +5,7 @@ import math
 import pytest
 
 from rnnaccel.hw.fpga.arith import (
+    VALID_BLOCKS,
     block_product_adders,
     block_product_mults,
     bram18_for,
@@ -41,8 +42,11 @@ def test_bins_and_products():
 
 
 def test_bad_block_size_is_rejected():
-    with pytest.raises(ValueError, match="block size must be one of"):
+    with pytest.raises(ValueError, match=r"block size = 6: the FPGA model .* needs a power of two in 1..64"):
         freq_bins(6)
+    with pytest.raises(ValueError, match="block size = 128"):
+        freq_bins(128)
+    assert VALID_BLOCKS == (1, 2, 4, 8, 16, 32, 64)
 
 
 @pytest.mark.parametrize(

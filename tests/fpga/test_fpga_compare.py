@@ -55,4 +55,5 @@ def test_design_cli():
     bad = CliRunner().invoke(main, ["fpga", "design", "--set", "blocks=16"])
     assert bad.exit_code != 0 and "unknown design field 'blocks'" in bad.output
     bad = CliRunner().invoke(main, ["fpga", "design", "--set", "block_gate=6"])
-    assert bad.exit_code != 0 and "block size must be one of" in bad.output
+    expected = "block_gate = 6: the FPGA model (rnnaccel.hw.fpga) needs a power of two in 1..64"
+    assert bad.exit_code != 0 and expected in bad.output

@@ -115,7 +115,8 @@ def test_imbalance_helpers():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"block_gate": 6}, "block size must be one of"),
+        ({"block_gate": 6}, r"block_gate = 6: the FPGA model \(rnnaccel.hw.fpga\) needs a power of two in "
+                            r"1..64"),
         ({"pe_gate": 0}, "pe_gate must be an integer >= 1, got 0"),
         ({"weight_bits": 40}, r"weight_bits must be an integer in \[2, 32\], got 40"),
         ({"complex_mult": 5}, "complex_mult must be 3"),
@@ -125,6 +126,8 @@ def test_imbalance_helpers():
 def test_bad_designs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CirculantDesign(**kwargs)
+    with pytest.raises(TypeError, match=r"block_proj must be an integer >= 1, got True \(bool\)"):
+        CirculantDesign(block_proj=True)
 
 
 def test_bad_sparse_and_shapes():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from rnnaccel.hw.spec import BramSpec
+from rnnaccel.shape import requirements
 
 __all__ = [
     "VALID_BLOCKS",
@@ -24,14 +25,14 @@ __all__ = [
     "stored_values",
 ]
 
-VALID_BLOCKS = (1, 2, 4, 8, 16, 32, 64)
+_FPGA = requirements("fpga")
+VALID_BLOCKS: tuple[int, ...] = tuple(2**i for i in range(_FPGA.max_block.bit_length()))
+"""Block sizes the FPGA model builds (``rnnaccel.shape.REQUIREMENTS["fpga"]``; 1 = dense)."""
 
 
-def log2_block(k: int) -> int:
-    """log2 of a power-of-two block size; ValueError for anything else."""
-    if k not in VALID_BLOCKS:
-        raise ValueError(f"block size must be one of {VALID_BLOCKS}, got {k}")
-    return k.bit_length() - 1
+def log2_block(k: int, key: str = "block size") -> int:
+    """log2 of a block size the FPGA model builds; ValueError naming ``key`` for anything else."""
+    return _FPGA.check_block(k, key).bit_length() - 1
 
 
 def freq_bins(k: int) -> tuple[int, int]:

@@ -75,8 +75,8 @@ class CirculantDesign:
     name: str = "circulant"
 
     def __post_init__(self) -> None:
-        log2_block(self.block_gate)
-        log2_block(self.block_proj)
+        log2_block(self.block_gate, "block_gate")
+        log2_block(self.block_proj, "block_proj")
         _positive(self, ("pe_gate", "lanes_gate", "pe_proj", "lanes_proj", "elem_lanes", "ii"))
         _bits(self, ("weight_bits", "data_bits"))
         if self.complex_mult not in (3, 4):
