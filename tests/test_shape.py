@@ -266,3 +266,13 @@ def test_compress_config_rejects_what_fixed_point_cannot_build():
         CompressConfig.model_validate({"grid": {"block_sizes": [[4]]}, "train": {"num_layers": 2}})
     with pytest.raises(ValueError, match=r"block_sizes\[0\] must be null, an integer >= 1"):
         CompressConfig.model_validate({"grid": {"block_sizes": [True]}})
+
+
+def test_exported_from_the_package_without_heavy_imports():
+    import subprocess
+    import sys
+
+    code = ("import sys, rnnaccel; "
+            "print(rnnaccel.RnnShape.__module__, 'torch' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["rnnaccel.shape", "False", "False"]
