@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "load_config_file", "read_config_file"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "load_config_file", "read_config_file", "resolve_config_path"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -118,3 +118,20 @@ def load_config_file(path: str | Path, model: type[M], what: str = "config") -> 
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
                              for e in exc.errors())
         raise ValueError(f"{path}: invalid {what}: {problems}") from None
+
+
+def resolve_config_path(ref: str | Path, base: str | Path | None = None) -> Path:
+    """The config file a config (in folder ``base``) names by ``ref``: relative to ``base`` first, then
+    to the working directory, then one of the default configs shipped in the package
+    (``rnnaccel/configs/<name>``; so ``configs/train_bilstm.toml`` works outside the repository).
+    ValueError listing the places tried."""
+    ref = Path(ref)
+    if ref.is_absolute():
+        return ref
+    tried = ([Path(base) / ref] if base is not None else []) + [ref]
+    packaged = Path(__file__).resolve().parent / "configs" / ref.name
+    tried.append(packaged)
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise ValueError(f"{ref}: cannot read config (tried {', '.join(str(t) for t in tried)})")

@@ -27,7 +27,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from rnnaccel.compress.config import ADMMSettings
-from rnnaccel.configfile import load_config_file
+from rnnaccel.configfile import load_config_file, resolve_config_path
 from rnnaccel.shape import RnnShape, requirements
 
 __all__ = ["FLOW_TARGETS", "FlowConfig", "load_flow_config", "run_flow"]
@@ -85,7 +85,7 @@ class FlowConfig(BaseModel):
         stage of the flow: a network a later stage cannot build fails here, before any training."""
         from rnnaccel.train import load_config
 
-        train_cfg = load_config(self.train_config)
+        train_cfg = load_config(resolve_config_path(self.train_config))
         try:
             self.shape(train_cfg, train_cfg.data.feature_settings().dim)
         except ValueError as exc:
@@ -98,6 +98,8 @@ def load_flow_config(path: str | Path) -> FlowConfig:
     """Parse a TOML or YAML flow config into a validated :class:`FlowConfig`; its training config is
     loaded and the whole network checked against every stage of the flow too."""
     cfg = load_config_file(path, FlowConfig, "flow config")
+    train = resolve_config_path(cfg.train_config, Path(path).parent)  # relative to the flow config
+    cfg = cfg.model_copy(update={"train_config": str(train)})
     cfg.load_train_config()
     return cfg
 
