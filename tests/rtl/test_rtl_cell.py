@@ -133,6 +133,21 @@ def test_cell_units_verilog_keeps_names():
         assert name in text, f"{name} missing from the GRU Verilog"
 
 
+@pytest.mark.parametrize(("kind", "peephole"), [("lstm", True), ("lstm", False), ("gru", False)])
+def test_cell_units_have_the_multipliers_and_pwls_of_the_fpga_model(kind, peephole):
+    """One elementwise lane: as many multipliers ($mul cells: DSPs after synthesis) and PWL units
+    (3 coefficient-ROM reads each) as rnnaccel.hw.fpga.model.elem_unit counts."""
+    from amaranth.back import rtlil
+
+    from rnnaccel.hw.fpga.model import elem_unit
+
+    cfg, pre = PRESETS["16bit"], QFormat(24, 16)
+    dut = LSTMCellUnit(cfg, pre, peephole) if kind == "lstm" else GRUUpdateUnit(cfg, pre, pre)
+    text = rtlil.convert(dut, name=kind)
+    mults, _, pwls = elem_unit(kind, peephole)
+    assert (text.count("cell $mul "), text.count("cell $memrd") // 3) == (mults, pwls)
+
+
 def test_cell_unit_errors_name_the_value():
     cfg = PRESETS["16bit"]
     with pytest.raises(ValueError, match=r"\['cell'\]"):
