@@ -20,6 +20,7 @@ _COMMANDS: dict[str, str] = {
     "compress": "rnnaccel.cli_compress:compress",
     "rtl": "rnnaccel.cli_rtl:rtl",
     "report": "rnnaccel.cli_report:report",
+    "export": "rnnaccel.cli_export:export",
 }
 
 
