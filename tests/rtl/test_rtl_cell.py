@@ -14,7 +14,13 @@ from rnnaccel.ref.cell import gru_update, lstm_cell
 from rnnaccel.ref.engine import _gru_step, _lstm_step
 
 pytest.importorskip("amaranth")
-from rnnaccel.rtl.cell import GRU_LATENCY, LSTM_LATENCY, GRUUpdateUnit, LSTMCellUnit  # noqa: E402
+from rnnaccel.rtl.cell import (  # noqa: E402
+    GRU_LATENCY,
+    LSTM_LATENCY,
+    GRUUpdateUnit,
+    LSTMCellUnit,
+    circulant_pre_format,
+)
 from rnnaccel.rtl.synth import to_verilog  # noqa: E402
 
 # ap_fixed<16,8> (C-LSTM), ap_fixed<12,4>; each also with a hidden format too narrow for +-1, so that
@@ -84,7 +90,7 @@ def test_lstm_cell_unit_exact_every_cycle(name, peephole):
 def _gru_case(name: str):
     cfg, rng = CONFIGS[name], np.random.default_rng(len(name))
     pre_x = QFormat(cfg.gate_acc.bits + 8, cfg.input.frac + cfg.weight.frac)
-    pre_h = QFormat(cfg.gate_acc.bits + 6, cfg.gate_acc.frac)  # e.g. the circulant path: ifft frac
+    pre_h = circulant_pre_format(cfg, 2)  # W_h* h + b_h* from an IFFT-k
     gx = [_pre(rng, cfg, pre_x, N_RANDOM) for _ in range(3)]
     gh = [_pre(rng, cfg, pre_h, N_RANDOM) for _ in range(3)]
     return cfg, pre_x, pre_h, gx, gh, _vec(rng, cfg.hidden, N_RANDOM)
@@ -148,6 +154,16 @@ def test_cell_units_have_the_multipliers_and_pwls_of_the_fpga_model(kind, peepho
     assert (text.count("cell $mul "), text.count("cell $memrd") // 3) == (mults, pwls)
 
 
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("terms", [1, 2, 4])
+def test_circulant_pre_format_holds_the_worst_sum(name, terms):
+    cfg = CONFIGS[name]
+    pre = circulant_pre_format(cfg, terms)
+    worst = [max(-f.code_min, f.code_max) << (pre.frac - f.frac) for f in (cfg.ifft, cfg.bias)]
+    assert terms * max(worst) <= -pre.code_min and pre.frac == max(cfg.ifft.frac, cfg.bias.frac)
+    assert terms * max(worst) > -pre.code_min // 2 or terms == 1  # and no wider than needed
+
+
 def test_cell_unit_errors_name_the_value():
     cfg = PRESETS["16bit"]
     with pytest.raises(ValueError, match=r"\['cell'\]"):
@@ -156,6 +172,8 @@ def test_cell_unit_errors_name_the_value():
         GRUUpdateUnit(cfg.with_formats(sigmoid_pwl=None), QFormat(24, 16), QFormat(24, 16))
     with pytest.raises(TypeError, match="pre must be a QFormat"):
         LSTMCellUnit(cfg, 24)
+    with pytest.raises(ValueError, match="terms must be a positive int, got 0"):
+        circulant_pre_format(cfg, 0)
     with pytest.raises(ValueError, match="pre_h=ap_ufixed<24,8.*must be signed"):
         GRUUpdateUnit(cfg, QFormat(24, 16), QFormat(24, 16, signed=False))
 

@@ -24,7 +24,7 @@ from rnnaccel.quant.qformat import QFormat
 from rnnaccel.rtl.fixed import Registers, fmt_shape, requantize, require_formats
 from rnnaccel.rtl.pwl import PWL_LATENCY, PWLPipeline, pwl_parameters, stream_pipeline
 
-__all__ = ["GRU_LATENCY", "GRUUpdateUnit", "LSTM_LATENCY", "LSTMCellUnit"]
+__all__ = ["GRU_LATENCY", "GRUUpdateUnit", "LSTM_LATENCY", "LSTMCellUnit", "circulant_pre_format"]
 
 FxValue = tuple[Value, int]  # an exact fixed-point value: (codes, fractional bits)
 
@@ -35,6 +35,19 @@ GRU_POINTS = ("gate_acc", "sigmoid", "tanh", "hidden")
 LSTM_LATENCY = 1 + 1 + PWL_LATENCY + 1 + 1 + 1 + 1 + PWL_LATENCY + 1 + 1
 # gate sums -> gate_acc | 3 PWL | r q(h_n) | -> gate_acc | 3 PWL | z (h_prev - n) | -> hidden.
 GRU_LATENCY = 1 + PWL_LATENCY + 1 + 1 + PWL_LATENCY + 1 + 1
+
+
+def circulant_pre_format(config: QuantConfig, terms: int) -> QFormat:
+    """The pre-activation port of a block-circulant layer: the exact sum of ``terms`` values, each an
+    IFFT-k output ("ifft") or a bias ("bias"); LSTM: W_ih x + b_ih + W_hh h + b_hh (4 terms), GRU:
+    each of gx, gh (2 terms). frac = the larger frac, integer bits grow by ceil(log2(terms))."""
+    if not isinstance(terms, int) or terms < 1:
+        raise ValueError(f"terms must be a positive int, got {terms!r}")
+    require_formats(config, ("ifft", "bias"), "the circulant pre-activation port")
+    frac = max(config.ifft.frac, config.bias.frac)
+    unsigned = not (config.ifft.signed and config.bias.signed)  # room for a sign bit
+    int_bits = max(config.ifft.int_bits, config.bias.int_bits) + (terms - 1).bit_length() + unsigned
+    return QFormat(int_bits + frac, frac)
 
 
 def _add(a: FxValue, b: FxValue) -> FxValue:
