@@ -8,7 +8,7 @@ and returns the outcome. Build and run directories are the caller's (tests use `
 from __future__ import annotations
 
 import json
-import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,12 +57,17 @@ def run_cocotb(runner, top: str, vectors: Path, testbench_dir: Path, build_dir: 
     """Run the testbench ``module`` (importable from ``testbench_dir``) on a built ``top``."""
     from cocotb_tools.runner import get_results
 
-    paths = [str(Path(testbench_dir).resolve()), os.environ.get("PYTHONPATH", "")]
-    env = {"RNNACCEL_VECTORS": str(Path(vectors).resolve()), "PYTHONPATH": os.pathsep.join(paths)}
+    env = {"RNNACCEL_VECTORS": str(Path(vectors).resolve())}
     start = time.perf_counter()
-    build = Path(build_dir)
-    xml = runner.test(test_module=module, hdl_toplevel=top, build_dir=build, test_dir=build, extra_env=env,
-                      timescale=TIMESCALE, results_xml=str((build / f"{top}.results.xml").resolve()))
+    build, tb_dir = Path(build_dir), str(Path(testbench_dir).resolve())
+    # The runner passes its own sys.path to the simulator's Python as PYTHONPATH.
+    sys.path.insert(0, tb_dir)
+    try:
+        xml = runner.test(test_module=module, hdl_toplevel=top, build_dir=build, test_dir=build,
+                          extra_env=env, timescale=TIMESCALE,
+                          results_xml=str((build / f"{top}.results.xml").resolve()))
+    finally:
+        sys.path.remove(tb_dir)
     seconds = time.perf_counter() - start
     tests, failed = get_results(Path(xml))
     return IcarusRun(tests, failed, round(seconds, 3), Path(xml))
