@@ -97,6 +97,15 @@ def test_pwl_unit_exact_every_cycle(preset, fn, source):
     assert_stream_exact(*got, [int(v) for v in want], dut.latency, names=[f"x={v}" for v in x])
 
 
+def test_pwl_unit_every_12bit_code():
+    """ap_fixed<12,4> tanh on every one of the 4096 gate_acc codes, back to back."""
+    cfg = PRESETS["12bit"]
+    x = np.arange(cfg.gate_acc.code_min, cfg.gate_acc.code_max + 1)
+    dut = PWLUnit(cfg, "tanh")
+    got = run_stream(dut, [int(v) for v in x])
+    assert_stream_exact(*got, pwl_codes(cfg, "tanh", x, "gate_acc").tolist(), dut.latency)
+
+
 def test_pwl_unit_under_backpressure():
     """Random gaps on both sides: the same codes come out, in order, none lost or repeated."""
     cfg, rng = PRESETS["12bit"], np.random.default_rng(3)
