@@ -27,9 +27,26 @@ def train(config_path: str, resume: bool, threads: int | None, no_progress: bool
         result = run(config, resume=resume, progress=not no_progress, on_epoch=_report)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps({"out_dir": config.out_dir, "final_per": result.final_per}))
+    final = {split: round(100 * per, 2) for split, per in result.final_per.items()}
+    click.echo(json.dumps({"out_dir": config.out_dir, "final_per_percent": final,
+                           "curves": _curves(config.out_dir, result.history)}))
 
 
 def _report(record: object, model: object) -> None:
-    pers = "  ".join(f"PER[{s}]={p:.4f}" for s, p in record.per.items())
+    """One line per epoch; PER in percent (39-folded), as everywhere else in rnnaccel's output."""
+    pers = "  ".join(f"PER[{s}]={100 * p:.2f}%" for s, p in record.per.items())
     click.echo(f"epoch {record.epoch:3d}  loss={record.loss:.4f}  {pers}  ({record.seconds:.1f} s)")
+
+
+def _curves(out_dir: str, history: list) -> str | None:
+    """``out_dir/training_curves.svg``: PER and loss per epoch (None, with a warning, without matplotlib)."""
+    from pathlib import Path
+
+    from rnnaccel.report.plots import training_curves_svg, write_text
+
+    records = [{"epoch": r.epoch, "loss": r.loss, "per": r.per} for r in history]
+    try:
+        return str(write_text(training_curves_svg({"train": records}), Path(out_dir) / "training_curves.svg"))
+    except ValueError as exc:
+        click.echo(f"warning: no training curves: {exc}", err=True)
+        return None

@@ -207,6 +207,8 @@ def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 3
         overflows = {k: overflows[k] + v for k, v in res.overflows.items()}
         logp = _logprobs(wrapped, res.values)
         hyps += [greedy_decode(logp[r, : test_set.feats[i].shape[0]]) for r, i in enumerate(idx)]
+        if (b // batch_size) % max(1, len(order) // (8 * batch_size)) == 0:  # ~8 progress lines
+            log(f"integer engine: {len(hyps)}/{len(order)} utterances ({time.perf_counter() - t0:.0f} s)")
     refs = [test_set.phones[i].tolist() for i in order]
     return {"utterances": len(test_set), "checked_utterances": n, "bit_exact": exact,
             "per_integer_engine": round(phone_error_rate(refs, hyps), 5), "overflows": overflows,

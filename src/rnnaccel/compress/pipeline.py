@@ -131,7 +131,7 @@ def _admm_bar(progress: bool, iterations: int) -> object | None:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=iterations, desc="ADMM", unit="iter", dynamic_ncols=True)
+    return tqdm(total=iterations, desc="ADMM", unit="iter", dynamic_ncols=True, disable=None)  # TTY only
 
 
 def _evaluate_all(model: nn.Module, config, data: tuple) -> dict[str, float]:

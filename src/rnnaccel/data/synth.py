@@ -545,7 +545,7 @@ def _bar(progress: bool, total: int) -> object | None:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="synth", unit="step", dynamic_ncols=True)
+    return tqdm(total=total, desc="synth", unit="step", dynamic_ncols=True, disable=None)  # TTY only
 
 
 def _prepare(root: Path, overwrite: bool) -> tuple[Path, list[str]]:

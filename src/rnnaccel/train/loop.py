@@ -359,7 +359,8 @@ def _bar(progress: bool, total: int, epoch: int, epochs: int) -> object | None:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="utt", leave=True, dynamic_ncols=True)
+    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="utt", leave=True, dynamic_ncols=True,
+                disable=None)  # None: no bar when stderr is not a terminal (no redraws in logs)
 
 
 def per_curve(result: TrainResult, split: str) -> np.ndarray:
