@@ -1,18 +1,17 @@
-"""Yosys synthesis of one small component, checked against rnnaccel.hw.fpga's count of what it needs;
-the stat -json parser and the missing-tool errors."""
+"""Yosys synthesis of one small PE through the CLI, checked against rnnaccel.hw.fpga's count of
+what it needs; the stat -json parser and the missing-tool errors."""
 
+import json
 import math
 import shutil
 
-import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from rnnaccel.hw.fpga.arith import block_product_mults, bram18_for
+from rnnaccel.cli import main
+from rnnaccel.hw.fpga.arith import block_product_mults, bram18_for, fft_nontrivial_twiddles
 from rnnaccel.hw.spec import FPGA_DEVICES
-from rnnaccel.quant.config import QuantConfig
-from rnnaccel.rtl.mac import MACBank
-from rnnaccel.rtl.synth import ToolNotFound, parse_stat, require_tool, synth_xilinx, to_verilog, write_atomic
-from rnnaccel.rtl.vectors import random_role
+from rnnaccel.rtl.synth import ToolNotFound, parse_stat, require_tool
 
 needs_yosys = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys missing: apt-get install yosys")
 
@@ -24,21 +23,29 @@ def _device(family):
 
 
 @needs_yosys
-def test_mac_bank_dsp_and_bram_match_the_fpga_model(tmp_path):
-    """MAC bank, k = 4, q = 4 input blocks, one lane, 12-bit: the model's multipliers per block
-    product (2 real bins + 4 per complex bin) and its RAMB18 tiling of the weight memory (one word
-    of k codes per block pair; q = 4 words so that no bit column of the ROM is constant)."""
-    cfg = QuantConfig.twelve_bit()
-    role = random_role(4, 1, 4, cfg, np.random.default_rng(0))
-    path = tmp_path / "mac4.v"
-    write_atomic(path, to_verilog(MACBank(role, cfg), "mac4"))
-    report = synth_xilinx(path, "mac4", "xc7")
-    dev = _device("xc7")
-    mults = block_product_mults(4, complex_mult=4)
-    assert report.dsp == math.ceil(mults * dev.dsp_per_mult(cfg.weight.bits, cfg.fft.bits)) == 6
-    assert report.bram18 == bram18_for(4 * cfg.weight.bits, role.q, dev.bram) == 2
-    assert report.version.startswith("0.") and report.family == "xc7" and "synth_xilinx" in report.script
-    assert report.lut > 0 and report.ff > 0
+def test_pe_dsp_and_bram_match_the_fpga_model(tmp_path):
+    """`rnnaccel rtl pe` (CLI end to end) on a small PE, synthesized with Yosys for xc7: k = 4,
+    1 x 4 blocks, 12 bit. Its DSPs and RAMB18s must be what rnnaccel.hw.fpga counts for it: the
+    FFT-4 / IFFT-4 need no multiplier (fft_nontrivial_twiddles(4) = 0), the MAC lane needs
+    block_product_mults(4, 4) = 6, and its weight memory (one word of k codes per block pair, q = 4
+    words so that no bit column of the ROM is constant) tiles into bram18_for(4 * 12, 4) RAMB18s."""
+    out = tmp_path / "pe4"
+    args = ["rtl", "pe", "-k", "4", "--format", "ap_fixed<12,4>", "--out-blocks", "1", "--in-blocks", "4",
+            "--family", "xc7", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    text = (out / "pe.v").read_text()
+    assert all(f"module {m}" in text for m in ("pe(", "\\pe.fft ", "\\pe.mac ", "\\pe.ifft0 "))  # hierarchy
+    doc = json.loads((out / "synth.json").read_text())
+    assert (doc["block_size"], doc["format"], list(doc["families"])) == (4, "ap_fixed<12,4,rnd,sat>", ["xc7"])
+    report, dev = doc["families"]["xc7"], _device("xc7")
+    fft_dsp = 2 * fft_nontrivial_twiddles(4) * 4  # FFT + one IFFT (one lane)
+    mac_dsp = block_product_mults(4, complex_mult=4) * dev.dsp_per_mult(12, 12)
+    assert report["dsp"] == math.ceil(fft_dsp + mac_dsp) == 6
+    assert report["bram18"] == bram18_for(4 * 12, 4, dev.bram) == 2
+    assert report["tool"] == "yosys" and report["version"].startswith("0.")
+    assert "synth_xilinx -top pe -family xc7" in report["script"]
+    assert report["lut"] > 0 and report["ff"] > 0 and "differ from Vivado" in doc["note"]
 
 
 def test_parse_stat_counts_dsp_bram_lut_ff():
