@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from rnnaccel.io import to_strict_json
+
 
 def _sweep_options(command):
     from rnnaccel.cli_compress import sweep_options
@@ -90,7 +92,7 @@ def _write_json(path: Path, data: object) -> Path:
 
 def _echo_summary(summary: dict, front: list[dict], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(to_strict_json(summary), indent=2, allow_nan=False))
         return
     click.echo(
         f"{summary['points']} points ({summary['fitting']} fit, {summary['eligible']} eligible) in "
@@ -132,7 +134,8 @@ def compare(device: str, as_json: bool) -> None:
         result = run_comparison(device)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else format_comparison(result))
+    click.echo(json.dumps(to_strict_json(result.to_dict()), indent=2, allow_nan=False) if as_json
+               else format_comparison(result))
 
 
 @fpga.command()
@@ -170,7 +173,7 @@ def design(device, cell, input_size, hidden, proj, layers, bidirectional, overri
     data = report.to_dict()
     data["exceeds"] = _exceeds(data)
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(to_strict_json(data), indent=2, allow_nan=False))
         return
     for key, value in data.items():
         if key != "exceeds":

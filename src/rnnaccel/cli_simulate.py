@@ -7,6 +7,7 @@ import json
 import click
 
 from rnnaccel.hw.epur.networks import NETWORK_NAMES
+from rnnaccel.io import to_strict_json
 
 
 def _evaluate(name: str, mwl: bool, block_size: int, seq_len: int | None, config: str | None) -> object:
@@ -67,7 +68,7 @@ def simulate(network: str, mwl: str, block_size: int, seq_len: int | None, confi
 
         plot_breakdown([tuple(row) for row in evs], plot)
     if as_json:
-        click.echo(json.dumps([ev.summary() for ev in flat], indent=2))
+        click.echo(json.dumps(to_strict_json([ev.summary() for ev in flat]), indent=2, allow_nan=False))
         return
     for ev in flat:
         click.echo(_line(ev.summary()))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from rnnaccel.explore.pareto import pareto_front
 from rnnaccel.hw.fpga.power import PowerModel
 from rnnaccel.hw.fpga.vector import evaluate_grid
 from rnnaccel.hw.spec import fpga_device
+from rnnaccel.io import atomic_output
 
 __all__ = ["ExploreResult", "default_power", "eligible", "evaluate_points", "explore", "plot_front",
            "plot_groups", "plot_resources", "resource_rows", "with_front", "write_csv"]
@@ -112,17 +111,10 @@ def write_csv(result: ExploreResult, path: str | Path) -> Path:
     cols = [result.columns[n] for n in names]
     cols[names.index("cell")] = np.asarray(result.cells)[result.columns["cell"]]
     cols[names.index("device")] = np.asarray(result.devices)[result.columns["device"]]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(names)
-            writer.writerows(zip(*(c.tolist() for c in cols), strict=True))
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; an output file is readable like any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, tmp.open("w", newline="") as handle:  # 0644, renamed when complete
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        writer.writerows(zip(*(c.tolist() for c in cols), strict=True))
     return path
 
 
@@ -162,15 +154,7 @@ def plot_front(result: ExploreResult, path: str | Path) -> Path:
     from rnnaccel.report.plots import pareto_figure
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig = pareto_figure(plot_groups(result), result.resource)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "svg")
     return path
