@@ -8,11 +8,14 @@ import click
 
 def _line(row: dict, base: float) -> str:
     d = 100 * (row["per"] - base)
+    fpw = row.get("frames_per_s_per_w")
     return (f"{row['trial']:32s} {100 * row['per']:7.2f} {d:+7.2f} {row['params']:>10,} "
-            f"{row['storage_bytes']:>12,} {row['mults_per_frame']:>12,}")
+            f"{row['storage_bytes']:>12,} {row['mults_per_frame']:>12,} "
+            f"{'-' if fpw is None else f'{fpw:,.0f}':>12s}")
 
 
-_HEADER = f"{'trial':32s} {'PER%':>7s} {'dPER':>7s} {'params':>10s} {'storage B':>12s} {'mults/frame':>12s}"
+_HEADER = (f"{'trial':32s} {'PER%':>7s} {'dPER':>7s} {'params':>10s} {'storage B':>12s} {'mults/frame':>12s} "
+           f"{'frames/s/W':>12s}")
 
 
 def _on_trial(row: dict, cached: bool) -> None:
