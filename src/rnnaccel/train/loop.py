@@ -7,6 +7,8 @@ own generator, so resuming from the checkpoint of epoch N replays epochs N+1.. e
 
 from __future__ import annotations
 
+import inspect
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +19,14 @@ import torch
 from torch import nn
 
 from rnnaccel.data.features import FeatureStats, SplitFeatures, load_features
+from rnnaccel.train.augment import augment_utterance
 from rnnaccel.train.checkpoint import load_checkpoint, restore, run_identity, save_checkpoint
 from rnnaccel.train.config import Config
 from rnnaccel.train.decode import BLANK, beam_decode, frame_decode, greedy_decode, phone_error_rate
 from rnnaccel.train.model import build_model
 
-__all__ = ["Dataset", "EpochRecord", "TrainResult", "evaluate", "load_data", "per_curve", "train"]
+__all__ = ["Dataset", "EpochRecord", "TrainResult", "batch_loss", "best_epoch", "evaluate", "load_data",
+           "per_curve", "train"]
 
 ExtraLoss = Callable[[nn.Module], torch.Tensor]
 EpochCallback = Callable[["EpochRecord", nn.Module], None]
@@ -49,6 +53,7 @@ class EpochRecord:
     loss: float
     per: dict[str, float]
     seconds: float
+    lr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,13 @@ class TrainResult:
     model: nn.Module
     history: list[EpochRecord] = field(default_factory=list)
     stats: FeatureStats | None = None
+    best_epoch: int | None = None  # set with schedule.restore_best: the model has this epoch's weights
 
     @property
     def final_per(self) -> dict[str, float]:
+        """PER of the returned model: the best epoch's with restore_best, else the last epoch's."""
+        if self.best_epoch is not None:
+            return self.history[self.best_epoch - 1].per
         return self.history[-1].per if self.history else {}
 
 
@@ -105,29 +114,48 @@ def _pad(seqs: list[torch.Tensor], value: float = 0.0) -> torch.Tensor:
     return nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=value)
 
 
-def _loss(model: nn.Module, data: Dataset, idx: list[int], kind: str) -> torch.Tensor:
-    lengths = torch.tensor([data.feats[i].shape[0] for i in idx])
-    logp = model(_pad([data.feats[i] for i in idx]))
+def _forward(model: nn.Module, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(batch, time, classes) log-probs and lengths. A model whose ``forward`` takes ``lengths``
+    (``PhoneRecognizer``) runs on packed sequences, so no utterance sees another's padding."""
+    lengths = torch.tensor([f.shape[0] for f in feats])
+    x = _pad(feats)
+    if "lengths" in inspect.signature(model.forward).parameters:
+        return model(x, lengths=lengths), lengths
+    return model(x), lengths
+
+
+def _loss(model: nn.Module, feats: list[torch.Tensor], frames: list[torch.Tensor],
+          phones: list[torch.Tensor], kind: str) -> torch.Tensor:
+    """Batch loss = mean over utterances of each utterance's loss (CTC: per target phone; CE: per frame),
+    so it does not depend on how utterances are grouped into batches."""
+    logp, lengths = _forward(model, feats)
     if kind == "ce":
-        target = _pad([data.frames[i] for i in idx], value=-100)
-        return nn.functional.nll_loss(logp.reshape(-1, logp.shape[-1]), target.reshape(-1), ignore_index=-100)
-    targets = [data.phones[i] for i in idx]
-    return nn.functional.ctc_loss(logp.transpose(0, 1), torch.cat(targets), lengths,
-                                  torch.tensor([t.numel() for t in targets]), blank=BLANK,
+        per = [nn.functional.nll_loss(logp[i, :n], frames[i]) for i, n in enumerate(lengths.tolist())]
+        return torch.stack(per).mean()
+    return nn.functional.ctc_loss(logp.transpose(0, 1), torch.cat(phones), lengths,
+                                  torch.tensor([t.numel() for t in phones]), blank=BLANK,
                                   reduction="mean", zero_infinity=True)
+
+
+def batch_loss(model: nn.Module, data: Dataset, idx: list[int], kind: str = "ctc") -> torch.Tensor:
+    """The training loss of utterances ``idx`` of ``data`` as one batch (no augmentation)."""
+    return _loss(model, [data.feats[i] for i in idx], [data.frames[i] for i in idx],
+                 [data.phones[i] for i in idx], kind)
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Dataset, *, loss: str = "ctc", decode: str = "greedy",
              beam_width: int = 8, batch_size: int = 32) -> float:
-    """Phone error rate (39-folded) of ``model`` on ``data``; CTC models decode greedily or by beam."""
+    """Phone error rate (39-folded) of ``model`` on ``data``; CTC models decode greedily or by beam.
+    Utterances are batched by length and packed (see ``_forward``): the PER does not depend on
+    ``batch_size``."""
     was_training = model.training
     model.eval()
     hyps: list[list[int]] = []
     order = sorted(range(len(data)), key=lambda i: data.feats[i].shape[0])
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
-        logp = model(_pad([data.feats[i] for i in idx])).numpy()
+        logp = _forward(model, [data.feats[i] for i in idx])[0].numpy()
         for row, i in enumerate(idx):
             lp = logp[row, : data.feats[i].shape[0]]
             hyps.append(frame_decode(lp) if loss == "ce" else
@@ -135,6 +163,13 @@ def evaluate(model: nn.Module, data: Dataset, *, loss: str = "ctc", decode: str 
     model.train(was_training)
     refs = [data.phones[i].tolist() for i in order]
     return phone_error_rate(refs, hyps)
+
+
+def _augmented(data: Dataset, idx: list[int], config: Config, gen: torch.Generator) -> tuple[list, list]:
+    if not config.augment.active:
+        return [data.feats[i] for i in idx], [data.frames[i] for i in idx]
+    pairs = [augment_utterance(data.feats[i], data.frames[i], config.augment, gen) for i in idx]
+    return [f for f, _ in pairs], [fr for _, fr in pairs]
 
 
 def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config: Config, epoch: int,
@@ -145,7 +180,8 @@ def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config
     model.train()
     total, count = 0.0, 0
     for batch, idx in enumerate(_batches(data, o.batch_size, gen), 1):
-        loss = _loss(model, data, idx, o.loss)
+        feats, frames = _augmented(data, idx, config, gen)
+        loss = _loss(model, feats, frames, [data.phones[i] for i in idx], o.loss)
         if extra_loss is not None:
             loss = loss + extra_loss(model)
         _check_finite(loss, epoch, batch, config.out_dir)
@@ -185,6 +221,90 @@ def _resume(out_dir: str, model: nn.Module, optim: torch.optim.Optimizer,
     return state["epoch"], [EpochRecord(**r) for r in state["history"]]
 
 
+def _lr(config: Config, epoch: int, history: list[EpochRecord]) -> float:
+    """Learning rate of ``epoch`` (a function of the history only, so resume reproduces it)."""
+    s, base, epochs = config.schedule, config.optim.lr, config.optim.epochs
+    if s.lr == "cosine":
+        phase = math.pi * (epoch - 1) / max(epochs - 1, 1)
+        return base * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(phase)))
+    if s.lr == "plateau":
+        return base * s.factor ** _plateaus(history, config)
+    return base
+
+
+def _plateaus(history: list[EpochRecord], config: Config) -> int:
+    """How many times the monitored PER went ``plateau_patience`` epochs without a new best."""
+    best, since, count = math.inf, 0, 0
+    for r in history:
+        per = r.per[config.schedule.monitor]
+        best, since = (per, 0) if per < best else (best, since + 1)
+        if since >= config.schedule.plateau_patience:
+            count, since = count + 1, 0
+    return count
+
+
+def best_epoch(history: list[EpochRecord], split: str) -> int | None:
+    """Epoch (1-based) with the lowest PER on ``split``; the earliest on ties; None without history."""
+    if not history:
+        return None
+    return min(history, key=lambda r: (r.per[split], r.epoch)).epoch
+
+
+def _stop(history: list[EpochRecord], config: Config) -> bool:
+    patience, monitor = config.schedule.early_stop_patience, config.schedule.monitor
+    if patience is None or not history:
+        return False
+    return history[-1].epoch - best_epoch(history, monitor) >= patience
+
+
+def _check_schedule(config: Config) -> None:
+    s = config.schedule
+    uses_monitor = s.lr == "plateau" or s.early_stop_patience is not None or s.restore_best
+    if uses_monitor and s.monitor not in config.data.eval_splits:
+        raise ValueError(f"schedule.monitor = {s.monitor!r} must be one of data.eval_splits "
+                         f"{config.data.eval_splits} (it is evaluated after every epoch)")
+
+
+def _best_path(config: Config) -> Path:
+    return Path(config.out_dir) / "best.safetensors"
+
+
+def _save_best(config: Config, model: nn.Module, epoch: int) -> None:
+    import os
+
+    from safetensors.torch import save_file
+
+    path = _best_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata={"epoch": str(epoch)})
+    os.replace(tmp, path)
+
+
+def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    path = _best_path(config)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            found = int(f.metadata().get("epoch", -1))
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the best-epoch weights ({exc}); rerun without "
+                         "--resume") from None
+    if found != epoch:
+        raise ValueError(f"{path}: holds epoch {found}, the history's best is epoch {epoch}; rerun "
+                         "without --resume")
+    model.load_state_dict(state)
+
+
+def _after_epoch(config: Config, model: nn.Module, history: list[EpochRecord]) -> None:
+    s = config.schedule
+    if s.restore_best and best_epoch(history, s.monitor) == history[-1].epoch:
+        _save_best(config, model, history[-1].epoch)
+
+
 def train(config: Config, *, model: nn.Module | None = None,
           model_factory: Callable[[Config, int], nn.Module] | None = None,
           extra_loss: ExtraLoss | None = None, on_epoch: EpochCallback | None = None,
@@ -195,7 +315,9 @@ def train(config: Config, *, model: nn.Module | None = None,
     input_size)`` replace ``build_model``; ``extra_loss(model)`` is added to every batch loss (ADMM's
     ρ/2‖W − Z + U‖²); ``on_epoch(record, model)`` runs after each epoch; ``resume`` continues from the
     checkpoint in ``config.out_dir``; ``data`` = ``load_data(config)`` to reuse loaded features.
+    ``config.schedule`` sets the learning rate per epoch, early stopping and restoring the best epoch.
     """
+    _check_schedule(config)
     train_set, evals, stats = data if data is not None else load_data(config)
     torch.manual_seed(config.optim.seed)
     if model is None:
@@ -206,20 +328,30 @@ def train(config: Config, *, model: nn.Module | None = None,
     start_epoch, history = _resume(config.out_dir, model, optim, identity) if resume else (0, [])
     norm = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std)}
     for epoch in range(start_epoch + 1, config.optim.epochs + 1):
+        if _stop(history, config):
+            break
+        lr = _lr(config, epoch, history)
+        for group in optim.param_groups:
+            group["lr"] = lr
         t0 = time.perf_counter()
         bar = _bar(progress, len(train_set), epoch, config.optim.epochs)
         loss = _epoch(model, optim, train_set, config, epoch, extra_loss, bar)
         record = _record(epoch, loss, model, evals, config, t0)
+        record = EpochRecord(record.epoch, record.loss, record.per, record.seconds, lr)
         history.append(record)
         if bar is not None:
             bar.set_postfix(loss=f"{loss:.3f}", **{f"PER_{s}": f"{p:.3f}" for s, p in record.per.items()})
             bar.close()
+        _after_epoch(config, model, history)
         save_checkpoint(config.out_dir, epoch, model, optim, norm,
                         {"config": identity["config"], "data_sha256": identity["data_sha256"],
                          "history": [r.__dict__ for r in history]})
         if on_epoch is not None:
             on_epoch(record, model)
-    return TrainResult(model, history, stats)
+    best = best_epoch(history, config.schedule.monitor) if config.schedule.restore_best else None
+    if best is not None and best != history[-1].epoch:
+        _load_best(config, model, best)
+    return TrainResult(model, history, stats, best)
 
 
 def _bar(progress: bool, total: int, epoch: int, epochs: int) -> object | None:
@@ -227,7 +359,8 @@ def _bar(progress: bool, total: int, epoch: int, epochs: int) -> object | None:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="utt", leave=True, dynamic_ncols=True)
+    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="utt", leave=True, dynamic_ncols=True,
+                disable=None)  # None: no bar when stderr is not a terminal (no redraws in logs)
 
 
 def per_curve(result: TrainResult, split: str) -> np.ndarray:
