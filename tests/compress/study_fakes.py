@@ -1,6 +1,7 @@
 """Trial runners for the study tests: no training, PER from the spec (E-RNN Observation 1: PER grows
 with block size), and one that hangs in a chosen trial so a test can kill its process mid-trial."""
 
+import fnmatch
 import os
 import time
 from pathlib import Path
@@ -26,14 +27,15 @@ class FakeRunner:
 
 
 class HangingRunner(FakeRunner):
-    """Hangs in trial ``hang`` after touching ``marker`` (the test then kills the process)."""
+    """Hangs in the first trial matching the pattern ``hang`` after writing its name to ``marker`` (the
+    test then kills the process)."""
 
     def __init__(self, hang, marker):
         super().__init__()
         self.hang, self.marker = hang, Path(marker)
 
     def run(self, spec):
-        if spec.trial_id == self.hang:
-            self.marker.write_text(str(os.getpid()))
+        if fnmatch.fnmatch(spec.trial_id, self.hang):
+            self.marker.write_text(spec.trial_id)
             time.sleep(120)
         return super().run(spec)

@@ -24,7 +24,7 @@ from study_fakes import HangingRunner
 from rnnaccel.compress.config import CompressConfig
 from rnnaccel.compress.sweep import Sweep
 config = CompressConfig.model_validate_json(open({cfg!r}).read())
-Sweep(config, runner=HangingRunner({hang!r}, {marker!r})).run()
+Sweep(config, runner=HangingRunner({hang!r}, {marker!r}), sampler={sampler!r}).run(n_trials=4)
 """
 
 
@@ -35,10 +35,11 @@ def _config(tmp_path, strategy="full", **grid):
                           max_per_degradation=3.0, strategy=strategy)
 
 
-def _kill_mid_trial(tmp_path, config, hang):
+def _kill_mid_trial(tmp_path, config, hang, sampler=None):
     cfg, marker = tmp_path / "cfg.json", tmp_path / "hanging"
     cfg.write_text(config.model_dump_json())
-    script = _SCRIPT.format(fakes=str(Path(__file__).parent), cfg=str(cfg), hang=hang, marker=str(marker))
+    script = _SCRIPT.format(fakes=str(Path(__file__).parent), cfg=str(cfg), hang=hang, marker=str(marker),
+                            sampler=sampler)
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -48,13 +49,12 @@ def _kill_mid_trial(tmp_path, config, hang):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    return proc
+    return marker.read_text()
 
 
 def test_kill_9_mid_trial_then_resume_retries_only_the_interrupted_trial(tmp_path):
     config = _config(tmp_path)
-    proc = _kill_mid_trial(tmp_path, config, hang="lstm-h64-admm-k8")
-    assert proc.returncode == -signal.SIGKILL
+    assert _kill_mid_trial(tmp_path, config, hang="lstm-h64-admm-k8") == "lstm-h64-admm-k8"
     again = FakeRunner()
     sweep = Sweep(config, runner=again)  # opening the study marks the dead process's trial FAIL
     states = {t.user_attrs["key"]: t.state.name for t in sweep.study.study.get_trials()}
@@ -67,6 +67,18 @@ def test_kill_9_mid_trial_then_resume_retries_only_the_interrupted_trial(tmp_pat
     rows = json.loads((tmp_path / "res.json").read_text())["trials"]
     assert len(rows) == 5
     assert any("(lstm-h64-admm-k8) was interrupted" in n and "retried" in n for n in summary["notes"])
+
+
+def test_sampled_sweep_retries_the_interrupted_proposal(tmp_path):
+    config = _config(tmp_path, cells=["lstm", "gru"], block_sizes=[4, 8, 16])
+    hung = _kill_mid_trial(tmp_path, config, hang="*-admm-*", sampler="tpe")
+    again = FakeRunner()
+    sweep = Sweep(config, runner=again, sampler="tpe")
+    summary = sweep.run(n_trials=4)
+    assert again.calls[0] == hung  # its params were enqueued again and proposed first
+    assert any(f"({hung}) was interrupted" in n for n in summary["notes"])
+    retried = [t for t in sweep.study.study.get_trials() if "retry_of" in t.user_attrs]
+    assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
 
 
 def test_worker_processes_give_the_same_result(tmp_path):

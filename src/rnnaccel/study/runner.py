@@ -161,6 +161,10 @@ class StudyRunner:
         return bool(check and check(self.study))
 
     def _sample_batch(self, n: int) -> list[Row]:
+        from optuna.trial import TrialState
+
+        # pop every queued retry now: the parents' trials below are enqueued and popped FIFO
+        n = max(n, len(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))))
         asked = [self.study.ask() for _ in range(n)]
         specs = [self.task.spec(self._suggest(trial)) for trial in asked]
         parents = [p for spec in specs for p in self.task.parents(spec)]
