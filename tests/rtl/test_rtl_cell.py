@@ -170,6 +170,9 @@ def test_cell_unit_errors_name_the_value():
         LSTMCellUnit(cfg.with_formats(cell=None), QFormat(24, 16))
     with pytest.raises(ValueError, match="sigmoid_pwl is None"):
         GRUUpdateUnit(cfg.with_formats(sigmoid_pwl=None), QFormat(24, 16), QFormat(24, 16))
+    with pytest.raises(ValueError, match=r"\['weight'\]"):
+        LSTMCellUnit(cfg.with_formats(weight=None), QFormat(24, 16))
+    LSTMCellUnit(cfg.with_formats(weight=None), QFormat(24, 16), peephole=False)  # needs no weight format
     with pytest.raises(TypeError, match="pre must be a QFormat"):
         LSTMCellUnit(cfg, 24)
     with pytest.raises(ValueError, match="terms must be a positive int, got 0"):

@@ -28,7 +28,7 @@ __all__ = ["GRU_LATENCY", "GRUUpdateUnit", "LSTM_LATENCY", "LSTMCellUnit", "circ
 
 FxValue = tuple[Value, int]  # an exact fixed-point value: (codes, fractional bits)
 
-LSTM_POINTS = ("gate_acc", "sigmoid", "tanh", "cell", "hidden", "weight")
+LSTM_POINTS = ("gate_acc", "sigmoid", "tanh", "cell", "hidden", "weight")  # weight: peepholes
 GRU_POINTS = ("gate_acc", "sigmoid", "tanh", "hidden")
 # Peephole products | gate sums -> gate_acc | 3 PWL | f c, i g | -> cell | w_co c | -> gate_acc | 3 PWL
 # | o tanh(c) | -> hidden.
@@ -121,7 +121,8 @@ class LSTMCellUnit(wiring.Component):
     latency = LSTM_LATENCY
 
     def __init__(self, config: QuantConfig, pre: QFormat, peephole: bool = True) -> None:
-        _units_check(config, LSTM_POINTS, "the LSTM cell unit")
+        needed = LSTM_POINTS if peephole else tuple(pt for pt in LSTM_POINTS if pt != "weight")
+        _units_check(config, needed, "the LSTM cell unit")
         self.config, self.pre, self.peephole = config, _check_pre("pre", pre), bool(peephole)
         fields = {g: fmt_shape(pre) for g in ("a_i", "a_f", "a_g", "a_o")}
         fields["c_prev"] = fmt_shape(config.cell)
