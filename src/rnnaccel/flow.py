@@ -163,20 +163,23 @@ def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, lo
 
 
 def _int_batch(wrapped, int_model, feats: list[torch.Tensor]) -> tuple[np.ndarray, Any]:
-    """One padded batch through the integer engine: (input codes, RefResult)."""
+    """One padded batch through the compiled integer engine, each utterance with its own length (the
+    reverse direction starts at its last frame, so results do not depend on batching): (codes, RefResult)."""
     from rnnaccel.quant import quantize_float
-    from rnnaccel.ref import run_int_model
+    from rnnaccel.ref import run_fast
 
     x = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True).numpy()
     codes, _ = quantize_float(x, wrapped.rnn.config.input)
-    return codes, run_int_model(int_model, codes)
+    return codes, run_fast(int_model, codes, np.array([f.shape[0] for f in feats]))
 
 
-def _bit_exact(wrapped, codes: np.ndarray, res) -> bool:
-    """The fake-quant torch model on the same input codes gives the same output codes."""
+def _bit_exact(wrapped, codes: np.ndarray, res, feats: list[torch.Tensor]) -> bool:
+    """The fake-quant torch model on each utterance alone (its own length) gives the same output codes."""
     with torch.no_grad():
-        y, _ = wrapped.rnn(torch.from_numpy(codes * wrapped.rnn.config.input.lsb))
-    return bool(np.array_equal(y.numpy() * 2.0**res.output_format.frac, res.output))
+        ys = [wrapped.rnn(torch.from_numpy(codes[r : r + 1, : f.shape[0]] * wrapped.rnn.config.input.lsb))[0]
+              for r, f in enumerate(feats)]
+    scale = 2.0**res.output_format.frac
+    return all(np.array_equal(y.numpy()[0] * scale, res.output[r, : y.shape[1]]) for r, y in enumerate(ys))
 
 
 @torch.no_grad()
@@ -186,9 +189,12 @@ def _logprobs(wrapped, values: np.ndarray) -> np.ndarray:
     return torch.log_softmax(out, dim=-1).numpy()
 
 
-def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 32) -> dict:
+def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 32,
+               progress: bool = False) -> dict:
     """PER of the integer engine on the whole test split (batched and padded as ``rnnaccel.train``
     evaluates), overflow counts, and bit-exactness against fake-quant torch on ``check_utterances``."""
+    from tqdm import tqdm
+
     from rnnaccel.compress import find_rnn
     from rnnaccel.ref import export_model
     from rnnaccel.train import greedy_decode, phone_error_rate
@@ -197,11 +203,13 @@ def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 3
     n = min(cfg.check_utterances, len(test_set))
     log(f"integer engine: {len(test_set)} test utterances; bit-exactness vs fake-quant torch on {n}")
     t0 = time.perf_counter()
-    codes, res = _int_batch(wrapped, int_model, [test_set.feats[i] for i in range(n)])
-    exact = _bit_exact(wrapped, codes, res)
+    checked = [test_set.feats[i] for i in range(n)]
+    codes, res = _int_batch(wrapped, int_model, checked)
+    exact = _bit_exact(wrapped, codes, res, checked)
     order = sorted(range(len(test_set)), key=lambda i: test_set.feats[i].shape[0])
     hyps, overflows = [], dict.fromkeys(res.overflows, 0)
-    for b in range(0, len(order), batch_size):
+    for b in tqdm(range(0, len(order), batch_size), desc="integer engine", unit="batch",
+                  disable=None if progress else True):  # a bar only on a terminal
         idx = order[b : b + batch_size]
         _, res = _int_batch(wrapped, int_model, [test_set.feats[i] for i in idx])
         overflows = {k: overflows[k] + v for k, v in res.overflows.items()}
@@ -259,7 +267,8 @@ def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None)
     quant, qat_rep = _quantize(cfg, train_cfg, circ, data, progress, log)
     test_set = data[1]["test"] if "test" in data[1] else next(iter(data[1].values()))
     report = {"config": cfg.model_dump(), "train_config": train_cfg.model_dump(), "dense": dense_rep,
-              "compress": compress_rep, "qat": qat_rep, "ref_check": _ref_check(cfg, quant, test_set, log),
+              "compress": compress_rep, "qat": qat_rep,
+              "ref_check": _ref_check(cfg, quant, test_set, log, progress=progress),
               "shape": shape.to_dict(), "hardware": _hardware(cfg, shape, log)}
     write_json_atomic(cfg.report, report)
     return report
