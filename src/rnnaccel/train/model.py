@@ -55,32 +55,61 @@ def _flat_weights(rnn: nn.Module) -> list[torch.Tensor] | None:
 
 
 def fused_rnn(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Output of a batch-first ``rnnaccel.nn`` LSTM/GRU (zero initial state) via torch's fused kernel
-    (on packed sequences when ``lengths`` is given; padded frames of the output are 0); falls back to
-    the layer itself for peepholes or other modules."""
+    """Output of a batch-first ``rnnaccel.nn`` LSTM/GRU (zero initial state) via torch's fused kernel;
+    falls back to the layer itself for peepholes or other modules.
+
+    With ``lengths``, a bidirectional network runs layer by layer, its reverse direction on each
+    utterance reversed within its own length, so it starts at the utterance's last frame, not at
+    padding (a forward direction never sees the padding that follows). This keeps torch's fast padded
+    kernel: its packed-sequence path measured 6.5x slower on CPU (2x128 BiLSTM, batch 16, 1 thread).
+    Output frames past an utterance's length are not meaningful."""
     from rnnaccel.nn import GRU, LSTM
 
     flat = _flat_weights(rnn) if isinstance(rnn, LSTM | GRU) and rnn.batch_first else None
     if flat is None:
         return rnn(x)[0] if lengths is None else _layer_packed(rnn, x, lengths)
-    packed = None if lengths is None else nn.utils.rnn.pack_padded_sequence(
-        x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    inputs = (x,) if packed is None else (packed.data, packed.batch_sizes)
+    if lengths is not None and rnn.bidirectional:
+        return _by_layer(rnn, x, lengths, flat)
     n = rnn.num_layers * (2 if rnn.bidirectional else 1)
-    args = (flat, True, rnn.num_layers, rnn.dropout, rnn.training, rnn.bidirectional)
-    args = args + (True,) if packed is None else args  # batch_first only for padded input
+    return _fused(rnn, x, flat, rnn.num_layers, rnn.bidirectional, n)
+
+
+def _fused(rnn: nn.Module, x: torch.Tensor, flat: list[torch.Tensor], layers: int, bidirectional: bool,
+           n: int) -> torch.Tensor:
+    from rnnaccel.nn import GRU
+
+    args = (flat, True, layers, rnn.dropout, rnn.training, bidirectional, True)
     if isinstance(rnn, GRU):
-        y = torch._VF.gru(*inputs, x.new_zeros(n, x.shape[0], rnn.hidden_size), *args)[0]
-    else:
-        out = getattr(rnn, "proj_size", 0) or rnn.hidden_size
-        hx = (x.new_zeros(n, x.shape[0], out), x.new_zeros(n, x.shape[0], rnn.hidden_size))
-        y = torch._VF.lstm(*inputs, hx, *args)[0]
-    return y if packed is None else _unpack(y, packed, x.shape[1])
+        return torch._VF.gru(x, x.new_zeros(n, x.shape[0], rnn.hidden_size), *args)[0]
+    out = getattr(rnn, "proj_size", 0) or rnn.hidden_size
+    hx = (x.new_zeros(n, x.shape[0], out), x.new_zeros(n, x.shape[0], rnn.hidden_size))
+    return torch._VF.lstm(x, hx, *args)[0]
 
 
-def _unpack(data: torch.Tensor, like: nn.utils.rnn.PackedSequence, total: int) -> torch.Tensor:
-    seq = nn.utils.rnn.PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
-    return nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=total)[0]
+def _reverse_index(lengths: torch.Tensor, total: int) -> torch.Tensor:
+    """(batch, total) frame index reversing each row within its length (padding stays in place)."""
+    t = torch.arange(total)[None, :]
+    n = lengths.to(torch.long)[:, None]
+    return torch.where(t < n, n - 1 - t, t)
+
+
+def _by_layer(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor,
+              flat: list[torch.Tensor]) -> torch.Tensor:
+    per_dir = len(flat) // (2 * rnn.num_layers)
+    idx = _reverse_index(lengths, x.shape[1]).to(x.device)
+
+    def flip(y: torch.Tensor) -> torch.Tensor:
+        return y.gather(1, idx[:, :, None].expand(-1, -1, y.shape[2]))
+
+    y = x
+    for layer in range(rnn.num_layers):
+        if layer and rnn.dropout:  # as the fused kernel: dropout on the input of every layer but the first
+            y = nn.functional.dropout(y, rnn.dropout, rnn.training)
+        w = flat[2 * layer * per_dir : (2 * layer + 2) * per_dir]
+        fwd = _fused(rnn, y, w[:per_dir], 1, False, 1)
+        bwd = flip(_fused(rnn, flip(y), w[per_dir:], 1, False, 1))
+        y = torch.cat([fwd, bwd], dim=-1)
+    return y
 
 
 def _layer_packed(rnn: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
