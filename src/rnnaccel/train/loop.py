@@ -116,7 +116,7 @@ def _pad(seqs: list[torch.Tensor], value: float = 0.0) -> torch.Tensor:
 
 def _forward(model: nn.Module, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(batch, time, classes) log-probs and lengths. A model whose ``forward`` takes ``lengths``
-    (``PhoneRecognizer``) runs on packed sequences, so no utterance sees another's padding."""
+    (``PhoneRecognizer``) runs each utterance over its own frames only (no direction sees padding)."""
     lengths = torch.tensor([f.shape[0] for f in feats])
     x = _pad(feats)
     if "lengths" in inspect.signature(model.forward).parameters:
@@ -147,8 +147,8 @@ def batch_loss(model: nn.Module, data: Dataset, idx: list[int], kind: str = "ctc
 def evaluate(model: nn.Module, data: Dataset, *, loss: str = "ctc", decode: str = "greedy",
              beam_width: int = 8, batch_size: int = 32) -> float:
     """Phone error rate (39-folded) of ``model`` on ``data``; CTC models decode greedily or by beam.
-    Utterances are batched by length and packed (see ``_forward``): the PER does not depend on
-    ``batch_size``."""
+    Utterances are batched by length, each run over its own frames (``_forward``): the PER does not
+    depend on ``batch_size``."""
     was_training = model.training
     model.eval()
     hyps: list[list[int]] = []
