@@ -2,13 +2,59 @@
 
 Subcommands are registered explicitly in ``_COMMANDS`` (verb -> "module:attribute" of a click command);
 the library itself never prints or exits, only this layer does.
+
+Errors: a user error (``ValueError``, ``TypeError``, ``OSError``, e.g. a bad config key, a missing or
+unwritable file) is printed as ``Error: <message>`` with exit code 1, never as a traceback; anything
+else is reported as an internal error in one line. ``rnnaccel --debug VERB ...`` shows the traceback.
+Warnings print as ``warning: <message>``. ``POSITIVE_INT``, ``NON_NEGATIVE_INT`` and ``finite_float``
+are the option types for numbers (NaN, Inf and out-of-range values are usage errors).
 """
 
 from __future__ import annotations
 
 import importlib
+import math
+import warnings
 
 import click
+
+__all__ = ["NON_NEGATIVE_INT", "POSITIVE_INT", "FiniteFloat", "finite_float", "main"]
+
+POSITIVE_INT = click.IntRange(min=1)
+NON_NEGATIVE_INT = click.IntRange(min=0)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that rejects NaN and ±Inf (click's FloatRange lets NaN through every bound)."""
+
+    name = "finite float"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def finite_float(min: float | None = None, max: float | None = None, *, min_open: bool = False,
+                 max_open: bool = False) -> FiniteFloat:
+    """Option type: a finite float, optionally within [min, max] (open ends with min_open/max_open)."""
+    return FiniteFloat(min, max, min_open=min_open, max_open=max_open)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a user: the message of a user error, or an internal error with its type."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    if isinstance(exc, ValueError | TypeError | OSError):
+        return str(exc) or type(exc).__name__
+    return (f"internal error: {type(exc).__name__}: {exc} (rerun with `rnnaccel --debug ...` for the "
+            f"traceback, and please report it)")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    click.echo(f"warning: {message}", err=True)
 
 _COMMANDS: dict[str, str] = {
     "info": "rnnaccel.cli_info:info",
@@ -37,8 +83,27 @@ class _LazyGroup(click.Group):
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 
+    def invoke(self, ctx: click.Context) -> object:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            cause = exc.__context__  # a verb's `raise ClickException(str(exc)) from None` keeps it here
+            if debug and isinstance(cause, Exception) and not isinstance(cause, click.ClickException):
+                raise cause from None
+            raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            raise click.ClickException(_describe(exc)) from None
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnnaccel")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an error.")
+def main(debug: bool) -> None:
     """rnnaccel: block-circulant LSTM/GRU layers, compression, fixed point and hardware models."""
+    if not debug:
+        warnings.showwarning = _show_warning

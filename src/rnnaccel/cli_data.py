@@ -6,6 +6,8 @@ import time
 
 import click
 
+from rnnaccel.cli import POSITIVE_INT, finite_float
+
 
 @click.group()
 def data() -> None:
@@ -18,19 +20,23 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 
 @data.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--utterances", "-n", default=2000, show_default=True, help="Number of sentences.")
+@click.option("--utterances", "-n", type=POSITIVE_INT, default=2000, show_default=True,
+              help="Number of sentences.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--voices", default=None, help="Comma-separated voices (default: all; see `data voices`).")
 @click.option("--heldout", default=None, help="Comma-separated held-out (TEST) voices [rms,ked_diphone].")
 @click.option("--clean", is_flag=True, help="No acoustic variation (no warp, reverb, band limit, noise).")
-@click.option("--snr-db", type=float, default=None, help="White noise at this SNR (dB) on every utterance.")
-@click.option("--test-fraction", default=0.2, show_default=True, help="Share of speakers on held-out voices.")
-@click.option("--seen-test-fraction", default=0.1, show_default=True,
+@click.option("--snr-db", type=finite_float(), default=None,
+              help="White noise at this SNR (dB) on every utterance.")
+@click.option("--test-fraction", type=finite_float(0.0, 1.0), default=0.2, show_default=True,
+              help="Share of speakers on held-out voices.")
+@click.option("--seen-test-fraction", type=finite_float(0.0, 1.0), default=0.1, show_default=True,
               help="Share of speakers in TEST on training voices (split test_seen).")
 @click.option("--format", "audio_format", type=click.Choice(["sphere", "riff"]), default="sphere",
               show_default=True)
 @click.option("--lowercase", is_flag=True, help="Lower-case directory and file names.")
-@click.option("--jobs", "-j", default=2, show_default=True, help="Parallel synthesizer processes.")
+@click.option("--jobs", "-j", type=POSITIVE_INT, default=2, show_default=True,
+              help="Parallel synthesizer processes.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing corpus at OUT (as a whole).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def synth(out: str, utterances: int, seed: int, voices: str | None, heldout: str | None, clean: bool,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rnnaccel.cli import NON_NEGATIVE_INT, POSITIVE_INT
 from rnnaccel.io import to_strict_json
 
 
@@ -141,10 +142,11 @@ def compare(device: str, as_json: bool) -> None:
 @fpga.command()
 @click.option("--device", type=_devices(), default="ku060", show_default=True, help="FPGA of the model.")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
-@click.option("--input-size", default=153, show_default=True)
-@click.option("--hidden", default=1024, show_default=True)
-@click.option("--proj", default=512, show_default=True, help="LSTM projection (0 = none).")
-@click.option("--layers", default=1, show_default=True)
+@click.option("--input-size", type=POSITIVE_INT, default=153, show_default=True)
+@click.option("--hidden", type=POSITIVE_INT, default=1024, show_default=True)
+@click.option("--proj", type=NON_NEGATIVE_INT, default=512, show_default=True,
+              help="LSTM projection (0 = none).")
+@click.option("--layers", type=POSITIVE_INT, default=1, show_default=True)
 @click.option("--bidirectional", is_flag=True)
 @click.option(
     "--set",
@@ -214,5 +216,19 @@ def _parse_overrides(overrides: tuple[str, ...]) -> dict[str, object]:
             raise ValueError(f"--set expects FIELD=VALUE, got {item!r}")
         if key not in known:
             raise ValueError(f"--set: unknown design field {key!r}; expected one of {known}")
-        out[key] = float(value) if key == "freq_mhz" else int(value)
+        out[key] = _override_value(key, value)
     return out
+
+
+def _override_value(key: str, value: str) -> float | int:
+    """A --set value: freq_mhz a positive finite number, every other field an integer."""
+    import math
+
+    try:
+        number = float(value) if key == "freq_mhz" else int(value)
+    except ValueError:
+        kind = "a number" if key == "freq_mhz" else "an integer"
+        raise ValueError(f"--set {key}: expected {kind}, got {value!r}") from None
+    if key == "freq_mhz" and not (math.isfinite(number) and number > 0):
+        raise ValueError(f"--set freq_mhz: expected a positive finite clock in MHz, got {value!r}")
+    return number

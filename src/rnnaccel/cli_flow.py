@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from rnnaccel.cli import POSITIVE_INT
+
 
 def _summary(report: dict) -> list[str]:
     cfg, ref = report["config"], report["ref_check"]
@@ -33,7 +35,7 @@ def _summary(report: dict) -> list[str]:
 @click.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Flow TOML (see configs/flow_default.toml); built-in defaults when omitted.")
-@click.option("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+@click.option("--threads", type=POSITIVE_INT, default=None, help="torch threads (default: torch's choice).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def flow(config_path: str | None, threads: int | None, no_progress: bool) -> None:
     """Run the E-RNN flow end to end on the built-in corpus (or the one the training config names)."""

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from rnnaccel.cli import POSITIVE_INT
 from rnnaccel.hw.epur.networks import NETWORK_NAMES
 from rnnaccel.io import to_strict_json
 
@@ -36,8 +37,9 @@ def _line(s: dict) -> str:
               type=click.Choice([*NETWORK_NAMES, "all"], case_sensitive=False),
               help="Benchmark network, or 'all'.")
 @click.option("--mwl", type=click.Choice(["on", "off", "both"]), default="both", show_default=True)
-@click.option("--block-size", type=int, default=1, show_default=True, help="Block-circulant k (1 = dense).")
-@click.option("--seq-len", type=int, default=None, help="Override the network's sequence length.")
+@click.option("--block-size", type=POSITIVE_INT, default=1, show_default=True,
+              help="Block-circulant k (1 = dense).")
+@click.option("--seq-len", type=POSITIVE_INT, default=None, help="Override the network's sequence length.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None, help="E-PUR TOML.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--export-actions", type=click.Path(dir_okay=False), default=None,

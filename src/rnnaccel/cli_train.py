@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from rnnaccel.cli import POSITIVE_INT
+
 
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="TOML or YAML training config (see configs/train_*.toml).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in out_dir.")
-@click.option("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+@click.option("--threads", type=POSITIVE_INT, default=None, help="torch threads (default: torch's choice).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(config_path: str, resume: bool, threads: int | None, no_progress: bool) -> None:
     """Train a CTC (or framewise) phone recognizer; report PER (39-folded) per epoch."""

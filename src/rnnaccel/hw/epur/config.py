@@ -10,7 +10,6 @@ Variants are made with ``dataclasses.replace``; TOML files are parsed by :func:`
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +149,7 @@ def _set(model: BaseModel) -> dict[str, object]:
 
 def load_config(path: str | Path) -> EPURConfig:
     """Parse a TOML file (keys of :class:`EPURConfig`, tables ``[cu]`` and ``[dram]``); unknown keys raise."""
-    with open(path, "rb") as fh:
-        raw = _EPURFile.model_validate(tomllib.load(fh))
+    from rnnaccel.configfile import load_config_file  # errors name the file and the key
+
+    raw = load_config_file(path, _EPURFile, "E-PUR config")
     return EPURConfig(cu=ComputeUnitConfig(**_set(raw.cu)), dram=DRAMConfig(**_set(raw.dram)), **_set(raw))
