@@ -10,12 +10,13 @@ field. Messages quote at most the offending token (shortened), never a whole hea
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from pathlib import Path
 
 import numpy as np
+
+from rnnaccel.io import write_bytes_atomic
 
 __all__ = ["read_audio", "write_sphere"]
 
@@ -222,13 +223,4 @@ def write_sphere(path: str | Path, pcm: np.ndarray, sample_rate: int) -> None:
         "sample_sig_bits -i 16", "sample_coding -s3 pcm", "end_head",
     ]  # fmt: skip
     header = ("NIST_1A\n   1024\n" + "\n".join(fields) + "\n").encode("ascii").ljust(1024, b" ")
-    _atomic_write(Path(path), header + pcm.astype("<i2").tobytes())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(path, header + pcm.astype("<i2").tobytes())

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 
 from rnnaccel.data.phones import phone_index
 from rnnaccel.data.timit import Utterance, list_split, load_utterance
+from rnnaccel.io import atomic_output
 
 __all__ = [
     "CacheWarning",
@@ -230,12 +230,8 @@ def _save(path: Path, data: SplitFeatures, key: str) -> None:
 
     tensors = _tensors(data)
     meta = {"utt_ids": json.dumps(data.utt_ids), "key": key, "sha256": _tensor_digest(tensors)}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path, suffix=".safetensors") as tmp:
         save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path, key: str) -> SplitFeatures:

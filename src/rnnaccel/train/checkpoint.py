@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from rnnaccel.io import atomic_output, write_json_atomic
 
 __all__ = ["POINTER", "RESUMABLE_KEYS", "check_same_run", "load_checkpoint", "restore", "run_identity",
            "save_checkpoint"]
@@ -31,16 +31,6 @@ _TENSOR_FILE = re.compile(r"epoch-[0-9]{1,9}\.safetensors")
 # Config keys that may change between a run and its resume (they do not change the trained weights).
 RESUMABLE_KEYS = frozenset({"optim.epochs", "out_dir", "data.cache_dir", "data.eval_splits", "optim.decode",
                             "optim.beam_width"})
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:
@@ -98,9 +88,10 @@ def save_checkpoint(out_dir: str | Path, epoch: int, model: torch.nn.Module, opt
     tensors |= _optim_tensors(optim) | {f"norm.{k}": v for k, v in norm.items()}
     name = f"epoch-{epoch}.safetensors"
     try:
-        _atomic(out / name, lambda p: save_file(tensors, str(p)))
-        pointer = {**state, "epoch": epoch, "tensors": name, "sha256": _sha256(out / name)}
-        _atomic(out / POINTER, lambda p: p.write_text(json.dumps(pointer, indent=1, allow_nan=False)))
+        with atomic_output(out / name, suffix=".safetensors") as tmp:
+            save_file(tensors, str(tmp))
+        write_json_atomic(out / POINTER, {**state, "epoch": epoch, "tensors": name,
+                                          "sha256": _sha256(out / name)})
     except OSError as exc:
         raise ValueError(f"{out / name}: cannot write the checkpoint ({exc.strerror})") from None
     for old in out.glob("epoch-*.safetensors"):
