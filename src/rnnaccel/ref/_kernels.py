@@ -117,31 +117,64 @@ def _butterflies(zr, zi, blk, k, s, twr, twi, pf, n):
                     ar[b], ai[b], br[b], bi[b] = xr + yr, xi + yi, xr - yr, xi - yi
 
 
+@njit(inline="always", **_JIT)
+def _rnd_sat(v, up, shift, lo, hi):
+    """Round (``up`` = 0: TRN, half an lsb: RND; shift >= 0) and saturate one exact value."""
+    return min(max((v + up) >> shift, lo), hi)
+
+
+@njit(inline="always", **_JIT)
+def _flags(v, up, shift, lo, hi):
+    """(overflowed after rounding, reached 2**53 before) of one exact value, as 0/1 integers."""
+    r = (v + up) >> shift
+    return ((r < lo) | (r > hi)), ((v >= _LIMIT) | (v <= -_LIMIT))
+
+
 @njit(**_JIT)
 def _bf_rounded(ar, ai, br, bi, n, wr, wi, pf, kind, up, shift, lo, hi):
     """One column loop of butterflies ``A +- W B`` with the stage rounding fused in (TRN: up = 0, RND:
     up = half an lsb; saturate; shift >= 0). kind 0: W = 1, 1: W = -j, 2: stored twiddle (wr, wi).
+    One loop per kind (a branch inside the loop would be if-converted into computing all three).
     Returns (overflows, 1 if an exact value reached 2**53)."""
     ovf, big = 0, 0
-    for b in range(n):
-        if kind == 0:
+    if kind == 0:
+        for b in range(n):
             xr, xi, yr, yi = ar[b], ai[b], br[b], bi[b]
-        elif kind == 1:
+            p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
+            o0, b0 = _flags(p0, up, shift, lo, hi)
+            o1, b1 = _flags(p1, up, shift, lo, hi)
+            o2, b2 = _flags(p2, up, shift, lo, hi)
+            o3, b3 = _flags(p3, up, shift, lo, hi)
+            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
+            big |= b0 | b1 | b2 | b3
+            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
+            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
+    elif kind == 1:
+        for b in range(n):
             xr, xi, yr, yi = ar[b], ai[b], bi[b], -br[b]
-        else:
+            p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
+            o0, b0 = _flags(p0, up, shift, lo, hi)
+            o1, b1 = _flags(p1, up, shift, lo, hi)
+            o2, b2 = _flags(p2, up, shift, lo, hi)
+            o3, b3 = _flags(p3, up, shift, lo, hi)
+            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
+            big |= b0 | b1 | b2 | b3
+            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
+            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
+    else:
+        for b in range(n):
             xr, xi = ar[b] << pf, ai[b] << pf
             yr = wr * br[b] - wi * bi[b]
             yi = wr * bi[b] + wi * br[b]
-        p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
-        big |= (p0 >= _LIMIT) | (p0 <= -_LIMIT) | (p1 >= _LIMIT) | (p1 <= -_LIMIT)
-        big |= (p2 >= _LIMIT) | (p2 <= -_LIMIT) | (p3 >= _LIMIT) | (p3 <= -_LIMIT)
-        r0, r1, r2, r3 = (p0 + up) >> shift, (p1 + up) >> shift, (p2 + up) >> shift, (p3 + up) >> shift
-        ovf += (r0 < lo) | (r0 > hi)
-        ovf += (r1 < lo) | (r1 > hi)
-        ovf += (r2 < lo) | (r2 > hi)
-        ovf += (r3 < lo) | (r3 > hi)
-        ar[b], ai[b] = min(max(r0, lo), hi), min(max(r1, lo), hi)
-        br[b], bi[b] = min(max(r2, lo), hi), min(max(r3, lo), hi)
+            p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
+            o0, b0 = _flags(p0, up, shift, lo, hi)
+            o1, b1 = _flags(p1, up, shift, lo, hi)
+            o2, b2 = _flags(p2, up, shift, lo, hi)
+            o3, b3 = _flags(p3, up, shift, lo, hi)
+            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
+            big |= b0 | b1 | b2 | b3
+            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
+            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
     return ovf, big
 
 
