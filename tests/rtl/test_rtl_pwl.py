@@ -130,10 +130,11 @@ def test_pwl_unit_errors_name_the_value():
 def test_pwl_unit_verilog_keeps_names():
     text = to_verilog(PWLUnit(PRESETS["16bit"], "sigmoid"), "pwl_sigmoid")
     assert "module pwl_sigmoid(" in text and "module \\pwl_sigmoid.sigmoid" in text
-    for name in ("i__payload", "o__payload", "valid_s1", "region", "x_s1", "slope_x_d_s2", "y_s3"):
+    names = ("i__payload", "o__payload", "valid_s1", "region", "x_s1", "slope_x_s2", "intercept_s2", "y_s3")
+    for name in names:
         assert name in text, f"{name} missing from the Verilog"
     # The coefficient tables are memories of N+2 = 22 words read at the region index.
-    for rom in ("bases", "slopes", "starts"):
+    for rom in ("slopes", "intercepts"):
         assert f"{rom} [21:0];" in text and f"<= {rom}[region];" in text, f"ROM {rom} missing"
 
 

@@ -1,14 +1,15 @@
 """The PWL activation unit (sigmoid, tanh) in Amaranth.
 
 The unit evaluates :meth:`rnnaccel.quant.pwl.PWLActivation.eval_int` exactly: the region index is
-the number of breakpoints <= x (a bank of N+1 constant comparators feeding a priority chain), the
-region's start, base and slope codes come from three ROMs of N+2 words (saturation regions 0 and N+1
-included), then ``y = q_out((base << f) + slope * ((x << ...) - (start << ...)))`` with
-f = max(in_frac, coef_frac): one multiplier, one rounding step. Its bit-exact model is
+the number of breakpoints <= x (a bank of N+1 constant comparators feeding a priority chain); two
+ROMs of N+2 words (saturation regions 0 and N+1 included) hold the region's slope code and its
+intercept ``(base << f) - slope * start`` (folded at elaboration, exact), so that
+``y = q_out(intercept + slope * x)`` with f = max(in_frac, coef_frac): one multiplier fed straight
+from registers (no subtraction in front of it), one rounding step. Its bit-exact model is
 :func:`rnnaccel.ref.cell.pwl_codes`.
 
-Pipeline (register stages): x and the ROM words (synchronous read) | the product slope * d and the
-base | the rounded output code. Latency 3 clocks, one element per clock.
+Pipeline (register stages): x and the ROM words (synchronous read) | the product slope * x and the
+intercept | the rounded output code. Latency 3 clocks, one element per clock.
 """
 
 from __future__ import annotations
@@ -90,23 +91,29 @@ class PWLPipeline(wiring.Component):
                 m.d.comb += region.eq(j + 1)
         return region
 
+    def intercepts(self) -> list[int]:
+        """Per region, the value of its line at x = 0, exact at frac ``coef_frac + f``:
+        ``(base << f) - slope * (start << (f - coef_frac))``, so that ``eval_int``'s
+        ``(base << f) + slope * (x - start)`` is ``intercept + slope * x`` (an integer identity)."""
+        t = self.pwl.table
+        f = max(self.in_fmt.frac, t.frac)
+        return ((t.bases << f) - t.slopes * (t.starts << (f - t.frac))).tolist()
+
     def elaborate(self, platform) -> Module:
         m, t = Module(), self.pwl.table
         reg, f = Registers(m, self.en), max(self.in_fmt.frac, t.frac)
-        x_al = self.x << (f - self.in_fmt.frac)
-        region = self._region(m, x_al, f - t.frac)
+        region = self._region(m, self.x << (f - self.in_fmt.frac), f - t.frac)
         words = {}
-        for name, values in (("starts", t.starts), ("bases", t.bases), ("slopes", t.slopes)):
+        for name, values in (("slopes", t.slopes), ("intercepts", self.intercepts())):
             rom = m.submodules[name] = _rom(values)
             port = rom.read_port(domain="sync")
             m.d.comb += [port.addr.eq(region), port.en.eq(self.en)]
             words[name] = port.data
-        x1 = reg(x_al, "x_s1")  # beside the ROM words (their read register is stage 1)
-        d = x1 - (words["starts"] << (f - t.frac))
-        prod = reg(words["slopes"] * d, "slope_x_d_s2")
-        base = reg(words["bases"] << f, "base_s2")
-        y = reg(requantize(base + prod, t.frac + f, self.out_fmt), "y_s3")
-        m.d.comb += self.y.eq(y)
+        x1 = reg(self.x, "x_s1")  # beside the ROM words (their read register is stage 1)
+        prod = reg(words["slopes"] * x1, "slope_x_s2")  # multiplier fed by registers only
+        intercept = reg(words["intercepts"], "intercept_s2")
+        exact = intercept + (prod << (f - self.in_fmt.frac))
+        m.d.comb += self.y.eq(reg(requantize(exact, t.frac + f, self.out_fmt), "y_s3"))
         return m
 
 
