@@ -12,8 +12,9 @@ Icarus simulation speed of the PE.
   ``rnnaccel.ref.pe.pe_block``: input blocks per second, against Amaranth's Python simulator on
   the same PE measured in this run (the peer).
 
-Writes benchmarks/results/bench_rtl.json. Usage: ``python benchmarks/bench_rtl.py [--quick]``
-(``--quick``: k = 8 and one family only, no place and route).
+Writes benchmarks/results/bench_rtl.json (each part as soon as it is measured). Usage:
+``python benchmarks/bench_rtl.py [--quick] [--parts sim,pnr,synth]`` (``--quick``: k = 8 and one
+family only, no place and route; ``--parts``: measure only these, keep the others from the file).
 """
 
 from __future__ import annotations
@@ -165,25 +166,42 @@ def pnr_pe8(work: Path) -> dict[str, object]:
     return rep.to_dict()
 
 
+PARTS = ("sim", "pnr", "synth")
+
+
+def _save(path: Path, out: dict[str, object]) -> None:
+    """Write the results so far (each part is saved as soon as it is measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(out, indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help="comma-separated parts to measure (sim, pnr, synth); others are kept from --out")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_rtl.json")
     args = ap.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
+    if unknown := sorted(set(parts) - set(PARTS)):
+        ap.error(f"unknown part(s) {unknown}, expected some of {list(PARTS)}")
     families, ks = (("xc7",), (8,)) if args.quick else (("xcu", "xc7"), (8, 16))
-    out: dict[str, object] = {
-        "format": "ap_fixed<16,8>", "role": f"{P_BLOCKS}x{Q_BLOCKS} blocks, {LANES} lanes",
-        "note": "DSP/BRAM compare with Vivado; LUT/FF are Yosys's mapping, not Vivado's"}
+    out: dict[str, object] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    out.update({"format": "ap_fixed<16,8>", "role": f"{P_BLOCKS}x{Q_BLOCKS} blocks, {LANES} lanes",
+                "note": "DSP/BRAM compare with Vivado; LUT/FF are Yosys's mapping, not Vivado's"})
     with tempfile.TemporaryDirectory(prefix="bench-rtl-") as tmp:
         work = Path(tmp)
-        out["sim_speed"] = sim_speed(40 if args.quick else 400, 4, work)
-        print(json.dumps(out["sim_speed"], indent=1), flush=True)
-        if not args.quick:
+        if "sim" in parts:
+            out["sim_speed"] = sim_speed(40 if args.quick else 400, 4, work)
+            print(json.dumps(out["sim_speed"], indent=1), flush=True)
+            _save(args.out, out)
+        if "pnr" in parts and not args.quick:
             out["ecp5"] = pnr_pe8(work)
             print(json.dumps(out["ecp5"], indent=1), flush=True)
-        out["synth"] = synth_all(families, ks, work)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out, json.dumps(out, indent=2))
+            _save(args.out, out)
+        if "synth" in parts:
+            out["synth"] = synth_all(families, ks, work)
+            _save(args.out, out)
     print(f"wrote {args.out}")
 
 
