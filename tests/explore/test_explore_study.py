@@ -142,8 +142,23 @@ def test_ray_backend_runs_the_same_trials(tmp_path):
     ray = pytest.importorskip("ray")
     from rnnaccel.explore.study import explore_study
 
-    result, info = explore_study(_config(tmp_path), "grid", 6, storage=str(tmp_path / "r.journal"),
-                                 backend="ray", jobs=2)
+    try:
+        result, info = explore_study(_config(tmp_path), "grid", 6, storage=str(tmp_path / "r.journal"),
+                                     backend="ray", jobs=2)
+    except ValueError as exc:  # Ray waits 30 s (hard-coded) for its raylet: an overloaded machine
+        if "timed out during startup" in str(exc):
+            pytest.skip(f"local Ray did not start on this (overloaded) machine: {exc}")
+        raise
     assert result.n_points == 6 and not ray.is_initialized()  # started and shut down by the backend
     local, _ = explore_study(_config(tmp_path), "grid", 6, storage=str(tmp_path / "r.journal"))
     assert local.n_points == 6  # reused: the same study, nothing new to run
+
+
+def test_ray_missing_is_a_clear_error(monkeypatch):
+    import sys
+
+    from rnnaccel.study import RayBackend
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(ValueError, match=r"--backend ray needs Ray: pip install 'rnnaccel\[ray\]'"):
+        RayBackend(dict, jobs=1)

@@ -163,6 +163,7 @@ class Sweep:
                                                threads)
         self.task = CompressTask(config, self.runner)
         self.storage = storage or f"{config.out_dir}/study.journal"
+        self.sampler_name = sampler
         if sampler == "grid":  # the full grid: Phase I's plan-driven full strategy
             config = self.config = config.model_copy(update={"strategy": "full"})
             sampler = None
@@ -204,7 +205,7 @@ class Sweep:
                    "trials_run": len(set(self.study.used)), "full_grid_trials": len(full_plan(c.grid)),
                    "table": [_brief(r, base) for r in rows], "warnings": _warnings(base),
                    "notes": list(self.study.notes), "study": {"storage": self.storage, "name": "compress",
-                                                              "sampler": self.sampler or c.strategy}}
+                                                              "sampler": self.sampler_name or c.strategy}}
         _write(c.results, {"config": c.model_dump(), "summary": summary, "trials": rows})
         return summary
 

@@ -96,7 +96,12 @@ class RayBackend:
         self._started = not self.ray.is_initialized()
         if self._started:
             kwargs = {"num_cpus": jobs} if address is None else {"address": address}
-            self.ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            try:
+                self.ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            except Exception as exc:  # ConnectionError, a node start-up timeout, ...: stop what started
+                self.ray.shutdown()
+                where = "a local Ray" if address is None else f"the Ray cluster at {address!r}"
+                raise ValueError(f"--backend ray: could not start or join {where}: {exc}") from None
         actor = self.ray.remote(num_cpus=1)(_RayWorker)
         self.actors = [actor.remote(factory) for _ in range(jobs)]
 
