@@ -18,7 +18,7 @@ from rnnaccel.hw.fpga import (
 )
 from rnnaccel.hw.fpga.design import imbalance_gaussian
 from rnnaccel.hw.fpga.vector import DESIGN_COLUMNS, evaluate_grid
-from rnnaccel.hw.fpga.workload import layer_work
+from rnnaccel.hw.fpga.workload import design_blocks, layer_work
 from rnnaccel.hw.spec import FPGA_DEVICES
 
 POWER = load_power_model()
@@ -141,6 +141,19 @@ def test_bad_sparse_and_shapes():
         RnnShape("gru", 10, 10, proj_size=5)
     with pytest.raises(TypeError, match="CirculantDesign or SparseDesign"):
         evaluate(GOOGLE_LSTM, object(), KU, POWER)
+
+
+def test_shape_block_sizes_must_match_the_design():
+    k8 = GOOGLE_LSTM.with_block_sizes({"input": 8, "recurrent": 8, "projection": 16})
+    assert design_blocks(k8) == (8, 16) and design_blocks(GOOGLE_LSTM) == (1, 1)
+    same = evaluate(k8, CirculantDesign(block_gate=8, block_proj=16), KU, POWER)
+    assert same == evaluate(GOOGLE_LSTM, CirculantDesign(block_gate=8, block_proj=16), KU, POWER)
+    with pytest.raises(ValueError, match=r"design 'circulant' has block_gate = 8, block_proj = 8 but the "
+                                         r"network's block sizes are \[\{'input': 8, 'recurrent': 8, "
+                                         r"'projection': 16\}\]"):
+        evaluate(k8, CirculantDesign(block_gate=8, block_proj=8), KU, POWER)
+    with pytest.raises(ValueError, match=r"block_size: the FPGA model .* one block size for the input and"):
+        design_blocks(GOOGLE_LSTM.with_block_sizes({"input": 4, "recurrent": 8}))
 
 
 def _random_points(n, rng):

@@ -28,7 +28,7 @@ from rnnaccel.hw.fpga.arith import (
 )
 from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts, SparseDesign
 from rnnaccel.hw.fpga.power import PowerModel
-from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div, layer_work
+from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div, design_blocks, layer_work
 from rnnaccel.hw.spec import FpgaDevice
 
 __all__ = ["FpgaReport", "Tally", "elem_unit", "evaluate", "evaluate_circulant", "evaluate_sparse"]
@@ -234,8 +234,10 @@ def _report(shape, name, dev, tally, dsp, timing, ops, power, costs, freq, ddr=(
 def evaluate_circulant(
     shape: RnnShape, d: CirculantDesign, dev: FpgaDevice, power: PowerModel, costs: LogicCosts | None = None
 ) -> FpgaReport:
-    """Resources, cycles, ops and power of a block-circulant (or dense, block 1) design."""
+    """Resources, cycles, ops and power of a block-circulant (or dense, block 1) design. A shape with
+    block sizes must have the design's (a dense shape takes any: the design's are the swept choice)."""
     costs = costs or LogicCosts()
+    _check_blocks(shape, d)
     works = layer_work(shape)
     stages = [_layer_stages(w, d, costs) for w in works]
     t = Tally()
@@ -254,6 +256,15 @@ def evaluate_circulant(
     actual = sum(_matvec_ops(w.gate_rows, (w.in_x, w.in_r), d.block_gate)
                  + _matvec_ops(w.proj, (w.hidden,), d.block_proj) for w in works)
     return _report(shape, d.name, dev, t, dsp, timing, (shape.dense_ops, actual), power, costs, d.freq_mhz)
+
+
+def _check_blocks(shape: RnnShape, d: CirculantDesign) -> None:
+    if shape.block_sizes.is_dense:
+        return
+    gate, proj = design_blocks(shape)
+    if gate != d.block_gate or (shape.proj_size and proj != d.block_proj):
+        raise ValueError(f"design {d.name!r} has block_gate = {d.block_gate}, block_proj = {d.block_proj} "
+                         f"but the network's block sizes are {shape.block_sizes.spec()}")
 
 
 def _sparse_layer(w: LayerWork, d: SparseDesign, costs: LogicCosts) -> tuple[int, int, int]:
