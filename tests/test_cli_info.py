@@ -12,6 +12,7 @@ def test_info_json_reports_versions() -> None:
     assert data["torch"].startswith("2.13.0")
     assert data["torch_threads"] >= 1
     assert isinstance(data["targets"], dict)
+    assert data["nn_inference"]["circulant_lstm_batch1_float32"].startswith(("compiled (", "torch ("))
 
 
 def test_unknown_verb_is_an_error() -> None:

@@ -23,8 +23,20 @@ def collect_info() -> dict[str, object]:
         "numpy": numpy.__version__,
         "torch_threads": torch.get_num_threads(),
         "tools": {name: shutil.which(name) for name in ("flite", "yosys", "iverilog")},
+        "nn_inference": _nn_inference(),
         "targets": _targets(),
     }
+
+
+def _nn_inference() -> dict[str, object]:
+    """Which kernel the rnnaccel.nn layers run in inference and why (``rnnaccel.nn.fast.select_path``)."""
+    from rnnaccel.nn import LSTM, fast
+
+    loads, why = fast.kernel_status()
+    lstm = LSTM(16, 32, proj_size=16, peephole=True, block_size=8).eval()  # structure decides, not size
+    return {"compiled_kernels": loads, "why": why,
+            "circulant_lstm_batch1_float32": str(lstm.inference_path(batch=1)),
+            "circulant_lstm_batch128_float32": str(lstm.inference_path(batch=128))}
 
 
 def _targets() -> dict[str, list[str]]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnaccel.nn import GRU, LSTM, _fused, _nbplan
+from rnnaccel.nn import GRU, LSTM, fast
+from rnnaccel.nn.fast import compiled
 
 pytest.importorskip("numba")
 
@@ -41,8 +42,7 @@ def _assert_tree_close(a: object, b: object, dtype: torch.dtype) -> None:
 
 
 def _compiled_used(model: torch.nn.Module) -> bool:
-    return all(d._fast_cache is not None and d._fast_cache[1].compiled is not None
-               for directions in model.layers for d in directions)
+    return model.last_path is not None and model.last_path.name == "compiled"
 
 
 LSTM_CONFIGS = [
@@ -113,28 +113,30 @@ def test_structures_without_compiled_form_fall_back(cfg: dict) -> None:
     x = torch.randn(4, 2, 5, dtype=torch.float64)
     train, fast = _both_paths(model, x, None)
     _assert_tree_close(train, fast, torch.float64)
-    assert model.layers[0][0]._fast_cache[1].compiled is None
+    assert model.last_path.name == "reference" and "not block-circulant" in model.last_path.reason
 
 
-def test_large_batch_takes_torch_fused_path() -> None:
+def test_large_batch_takes_torch_path() -> None:
     model = LSTM(5, 8, proj_size=4, block_size=4).double()
-    batch = _fused.MAX_COMPILED_BATCH + 1
+    batch = fast.MAX_COMPILED_BATCH + 1
     x = torch.randn(3, batch, 5, dtype=torch.float64)
-    train, fast = _both_paths(model, x, None)
-    _assert_tree_close(train, fast, torch.float64)
-    plans = model.layers[0][0]._fast_cache[1]
-    assert plans.pick(x) is plans.fused and plans.pick(x[:, :1]) is plans.compiled
+    train, out = _both_paths(model, x, None)
+    _assert_tree_close(train, out, torch.float64)
+    reason = f"batch {batch} > 64: batched torch matmuls are faster"
+    assert model.last_path == fast.PathChoice("torch", reason)
+    assert model.inference_path(batch=1).name == "compiled"
+    assert model.inference_path(batch=1, dtype=torch.float32).reason.startswith("input/state dtype differs")
 
 
-def test_numba_missing_falls_back_to_torch_fused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "rnnaccel.nn._nbkernels", None)  # import now raises ImportError
-    assert _nbplan.load_kernels() is None
+def test_numba_missing_falls_back_to_torch_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rnnaccel.nn.fast.compiled_kernels", None)  # import raises ImportError
+    assert compiled.load_kernels() is None
+    assert fast.kernel_status()[0] is False and "numba cannot be imported" in fast.kernel_status()[1]
     model = LSTM(7, 8, proj_size=4, peephole=True, block_size=4, bidirectional=True).double()
     x = torch.randn(5, 2, 7, dtype=torch.float64)
-    train, fast = _both_paths(model, x, _states(model, 2, torch.float64))
-    _assert_tree_close(train, fast, torch.float64)
-    plans = model.layers[0][0]._fast_cache[1]
-    assert plans.compiled is None and plans.fused is not None
+    train, out = _both_paths(model, x, _states(model, 2, torch.float64))
+    _assert_tree_close(train, out, torch.float64)
+    assert model.last_path.name == "torch" and "numba cannot be imported" in model.last_path.reason
 
 
 def test_plan_rebuilt_after_parameter_update_and_replacement() -> None:
@@ -175,20 +177,21 @@ def test_compiled_gru_streaming_unbatched_equals_training_path() -> None:
             ys.append(y)
     torch.testing.assert_close(torch.cat(ys), y_train.detach(), **TOL[torch.float64])
     torch.testing.assert_close(h, h_train.detach(), **TOL[torch.float64])
-    assert h.shape == (1, 8) and model._compiled_cache[1] is not None
+    assert h.shape == (1, 8) and _compiled_used(model)
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-15), (np.float32, 3e-7)], ids=["f64", "f32"])
 def test_kernel_activations_match_libm(dtype: type, rtol: float) -> None:
-    from rnnaccel.nn import _nbkernels
+    from rnnaccel.nn.fast import compiled_kernels
 
     a = np.concatenate([np.linspace(-60, 60, 4001), np.logspace(-12, 1.5, 500), -np.logspace(-12, 1.5, 500),
                         [0.0]]).astype(dtype)
-    cst = _nbplan.kernel_constants(torch.float64 if dtype == np.float64 else torch.float32)
+    cst = compiled.kernel_constants(torch.float64 if dtype == np.float64 else torch.float32)
     work = np.empty((2, a.size), dtype)
     bits = work[1].view(np.int64 if dtype == np.float64 else np.int32)
     ref = a.astype(np.float64)
-    for fn, exact in ((_nbkernels._sigmoid, 1.0 / (1.0 + np.exp(-ref))), (_nbkernels._tanh, np.tanh(ref))):
+    for fn, exact in ((compiled_kernels._sigmoid, 1.0 / (1.0 + np.exp(-ref))),
+                      (compiled_kernels._tanh, np.tanh(ref))):
         out = a.copy()
         fn(out, work, bits, cst)
         # below -87 the exp argument is clamped: sigmoid is then off by < sigmoid(-87) = 1.7e-38

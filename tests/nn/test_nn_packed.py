@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnaccel.nn import GRU, LSTM, BlockCirculantLinear, _fused
+from rnnaccel.nn import GRU, LSTM, BlockCirculantLinear, fast
 
 LENGTHS = [5, 2, 7, 1]  # unsorted, with ties below the max: exercises sorted/unsorted indices
 EXACT = {"rtol": 0.0, "atol": 0.0}
@@ -100,11 +100,12 @@ def test_batch_one_equals_batch_n_exactly_inference(model: torch.nn.Module, path
     if path == "compiled":
         pytest.importorskip("numba")
     else:
-        monkeypatch.setattr(_fused, "MAX_COMPILED_BATCH", 0)
+        monkeypatch.setattr(fast, "MAX_COMPILED_BATCH", 0)
     model.eval()
     x = _padded()
     with torch.inference_mode():
         batched = model(x, lengths=LENGTHS)
+        assert model.last_path.name == path.removesuffix("-fused")
         alone = _per_utterance(model, x)
     exact = path == "compiled" and all(isinstance(role, BlockCirculantLinear) for role in model.modules()
                                        if isinstance(role, torch.nn.Linear | BlockCirculantLinear))

@@ -88,11 +88,16 @@ def test_lstm_fast_path_equals_training_path(cfg: dict) -> None:
         torch.testing.assert_close(a.detach(), b, rtol=1e-10, atol=1e-12)
 
 
-def test_fused_plan_is_used_for_google_shape() -> None:
-    model = LSTM(6, 8, proj_size=4, peephole=True, block_size=4).eval()
+def test_path_taken_is_recorded() -> None:
+    model = LSTM(6, 8, proj_size=4, peephole=True, block_size=4)
+    model(torch.randn(2, 1, 6))
+    assert model.last_path.name == "reference" and "training mode" in model.last_path.reason
+    model.eval()
+    model(torch.randn(2, 1, 6))
+    assert model.last_path.name == "reference" and "grad enabled" in model.last_path.reason
     with torch.no_grad():
         model(torch.randn(2, 1, 6))
-    assert model.layers[0][0]._fast_cache[1].fused is not None
+    assert model.last_path.name in ("compiled", "torch")
 
 
 @pytest.mark.parametrize("k", [4, 3, None, {"input": 2}])

@@ -1,6 +1,7 @@
 """Float reference layers: block-circulant linear (E-RNN/C-LSTM), LSTM (with peepholes, projection), GRU.
 
-See docs/nn.md for the layout contract and the block-circulant convention.
+See docs/nn.md for the layout contract and the block-circulant convention. The inference fast paths live
+in ``rnnaccel.nn.fast`` (``select_path`` chooses; ``LSTM``/``GRU.last_path`` says what ran).
 """
 
 from rnnaccel.nn.blocksize import ROLES, BlockSizeSpec, resolve_block_sizes
@@ -12,7 +13,9 @@ from rnnaccel.nn.circulant import (
     expand_block_circulant,
 )
 from rnnaccel.nn.cost import circulant_mults, dense_mults, mults_per_frame
+from rnnaccel.nn.fast import PathChoice, select_path
 from rnnaccel.nn.rnn import GRU, LSTM, GRUDirection, LSTMDirection
+from rnnaccel.nn.torch_compat import to_torch
 
 __all__ = [
     "GRU",
@@ -22,6 +25,7 @@ __all__ = [
     "BlockSizeSpec",
     "GRUDirection",
     "LSTMDirection",
+    "PathChoice",
     "block_circulant_vectors",
     "circulant_mults",
     "dense_mults",
@@ -33,4 +37,6 @@ __all__ = [
     "lstm_update",
     "mults_per_frame",
     "resolve_block_sizes",
+    "select_path",
+    "to_torch",
 ]

@@ -9,11 +9,14 @@ block-circulant ``(out, in)`` matrix.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from rnnaccel.nn import _freq
+if TYPE_CHECKING:
+    from rnnaccel.nn.fast.dft import CirculantPlan
+
 
 __all__ = [
     "BlockCirculantLinear",
@@ -144,14 +147,21 @@ class BlockCirculantLinear(nn.Module):
             return y if self.bias is None else y + self.bias
         return self.fast_plan().apply(x)
 
-    def fast_plan(self) -> _freq.CirculantPlan:
-        """Real-arithmetic frequency-domain plan, cached until the parameters change (inference only)."""
-        key = _freq.param_key(self.weight, self.bias)
-        if self._fast_cache is None or self._fast_cache[0] != key:
-            plan = _freq.CirculantPlan.build(self.weight.detach(), self.bias, self.out_features,
-                                             self.in_features)
-            self._fast_cache = (key, plan)
-        return self._fast_cache[1]
+    def fast_plan(self) -> CirculantPlan:
+        """Real-arithmetic frequency-domain plan (``fast.dft``), cached until the parameters change."""
+        from rnnaccel.nn.fast.cache import cached
+
+        return cached(self, "_fast_cache", _build_plan)
+
+    def _apply(self, fn: object, *args: object, **kwargs: object) -> BlockCirculantLinear:
+        self._fast_cache = None  # .to()/.double(): the cached plan is stale
+        return super()._apply(fn, *args, **kwargs)
+
+
+def _build_plan(layer: BlockCirculantLinear) -> CirculantPlan:
+    from rnnaccel.nn.fast.dft import CirculantPlan
+
+    return CirculantPlan.build(layer.weight.detach(), layer.bias, layer.out_features, layer.in_features)
 
 
 def _check_features(value: object, what: str) -> int:

@@ -4,9 +4,11 @@ Layout (a stable contract): ``rnn.layers[l][d]`` is the direction module of laye
 reverse direction) with role submodules ``ih`` (input -> gates, bias ``b_ih``), ``hh`` (recurrent ->
 gates, bias ``b_hh``) and, for the LSTM, ``proj`` (H -> P, no bias, ``None`` without projection) and
 peephole vectors ``w_ci, w_cf, w_co`` (``None`` without peepholes). Each role module is a
-``torch.nn.Linear`` or a ``BlockCirculantLinear``. In eval mode with grad disabled, ``forward`` takes a
-frequency-domain fast path where the structure allows it: compiled kernels (``_nbplan``/``_nbkernels``,
-numba) or, without numba, the torch fused path (``_fused``).
+``torch.nn.Linear`` or a ``BlockCirculantLinear``.
+
+The direction modules' ``forward`` is the reference forward (the one that trains). In eval mode with grad
+disabled, ``LSTM``/``GRU.forward`` runs the inference path that ``rnnaccel.nn.fast.select_path`` picks
+(compiled numba kernels, torch runners or the reference) and records it in ``last_path``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from rnnaccel.nn import _fused, _nbplan
+from rnnaccel.nn import fast, torch_compat
 from rnnaccel.nn.blocksize import BlockSizeSpec, resolve_block_sizes
 from rnnaccel.nn.cells import gru_cell_step, lstm_cell_step
 from rnnaccel.nn.circulant import BlockCirculantLinear, block_circulant_vectors
+from rnnaccel.nn.sequences import check_lengths, repack, step_masks
 
 __all__ = ["GRU", "LSTM", "GRUDirection", "LSTMDirection", "make_role"]
 
@@ -44,10 +47,6 @@ def load_role(role: nn.Module, weight: Tensor, bias: Tensor | None) -> None:
             role.bias.copy_(bias)
 
 
-def _fast_ok(module: nn.Module) -> bool:
-    return not module.training and not torch.is_grad_enabled()
-
-
 class LSTMDirection(nn.Module):
     """One direction of one LSTM layer (roles ``ih``, ``hh``, ``proj``; peepholes ``w_ci, w_cf, w_co``)."""
 
@@ -62,26 +61,15 @@ class LSTMDirection(nn.Module):
                      if proj_size else None)
         peep = (lambda: nn.Parameter(torch.empty(hidden_size, **factory))) if peephole else (lambda: None)
         self.w_ci, self.w_cf, self.w_co = peep(), peep(), peep()
-        self._fast_cache: tuple | None = None
 
     def peephole(self) -> tuple[Tensor, Tensor, Tensor] | None:
         return None if self.w_ci is None else (self.w_ci, self.w_cf, self.w_co)
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor], reverse: bool = False,
                 lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` -> ``(output (T, B, out), (h_T, c_T))``.
-
-        ``lengths`` (B,) int64: sequence ``b`` occupies frames ``0..lengths[b]-1`` (see ``step_masks``).
-        """
-        if _fast_ok(self) and state[0].dtype == state[1].dtype == x.dtype:
-            plan = _fused.cached_plan(self, _fused.LSTMPlan, _nbplan.NumbaLSTMPlan).pick(x)
-            if plan is not None:
-                return plan.run(x, self.ih, state, reverse, lengths)
-        return self._run_steps(self.ih(x), state, reverse, lengths)
-
-    def _run_steps(self, gates_x: Tensor, state: tuple[Tensor, Tensor], reverse: bool,
-                   lengths: Tensor | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        (h, c), outs, peep = state, [], self.peephole()
+        """The reference forward: ``x`` (T, B, in), ``state = (h0 (B, out), c0 (B, H))`` ->
+        ``(output (T, B, out), (h_T, c_T))``; ``lengths`` (B,) as in ``sequences``."""
+        (h, c), outs, peep, gates_x = state, [], self.peephole(), self.ih(x)
         masks = step_masks(lengths, gates_x.shape[0], gates_x.device)
         for t in _steps(gates_x.shape[0], reverse):
             h_t, c_t = lstm_cell_step(gates_x[t], h, c, self.hh, self.proj, peep)
@@ -101,34 +89,18 @@ class GRUDirection(nn.Module):
         self.hidden_size = hidden_size
         self.ih = make_role(input_size, 3 * hidden_size, sizes["input"], bias, factory)
         self.hh = make_role(hidden_size, 3 * hidden_size, sizes["recurrent"], bias, factory)
-        self._fast_cache: tuple | None = None
 
-    def forward(self, x: Tensor, h: Tensor, reverse: bool = False, lengths: Tensor | None = None
-                ) -> tuple[Tensor, Tensor]:
-        """``x`` (T, B, in), ``h`` (B, H) -> ``(output (T, B, H), h_T)``; ``lengths`` as for the LSTM."""
-        if _fast_ok(self) and h.dtype == x.dtype:
-            plan = _fused.cached_plan(self, _fused.GRUPlan, _nbplan.NumbaGRUPlan).pick(x)
-            if plan is not None:
-                return plan.run(x, self.ih, h, reverse, lengths)
-        gates_x, outs = self.ih(x), []
+    def forward(self, x: Tensor, state: tuple[Tensor], reverse: bool = False, lengths: Tensor | None = None
+                ) -> tuple[Tensor, tuple[Tensor]]:
+        """The reference forward: ``x`` (T, B, in), ``state = (h0 (B, H),)`` ->
+        ``(output (T, B, H), (h_T,))``; ``lengths`` as for the LSTM."""
+        (h,), gates_x, outs = state, self.ih(x), []
         masks = step_masks(lengths, gates_x.shape[0], gates_x.device)
         for t in _steps(gates_x.shape[0], reverse):
             h_t = gru_cell_step(gates_x[t], h, self.hh)
             h = h_t if masks is None else torch.where(masks[t], h_t, h)
             outs.append(h_t if masks is None else torch.where(masks[t], h_t, 0.0))
-        return _stack(outs, reverse), h
-
-
-def step_masks(lengths: Tensor | None, length: int, device: torch.device) -> Tensor | None:
-    """``(T, B, 1)`` bool: frame ``t`` of sequence ``b`` is real (``t < lengths[b]``); None for no lengths.
-
-    A step past a sequence's end leaves its state unchanged and outputs zero, so the forward direction's
-    final state is the one at the sequence's last frame and the reverse direction starts there (as
-    ``torch.nn.LSTM``/``GRU`` on a ``PackedSequence``).
-    """
-    if lengths is None:
-        return None
-    return (torch.arange(length, device=device)[:, None] < lengths.to(device)[None, :]).unsqueeze(-1)
+        return _stack(outs, reverse), (h,)
 
 
 def _steps(length: int, reverse: bool) -> range:
@@ -137,33 +109,6 @@ def _steps(length: int, reverse: bool) -> range:
 
 def _stack(outs: list[Tensor], reverse: bool) -> Tensor:
     return torch.stack(outs[::-1] if reverse else outs)
-
-
-def _check_lengths(lengths: object, length: int, batch: int) -> Tensor | None:
-    """Validated ``(B,)`` int64 CPU lengths in ``[1, T]``; None when absent or all equal to ``T``."""
-    if lengths is None:
-        return None
-    try:
-        lens = torch.as_tensor(lengths)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"lengths must be a sequence of ints, got {lengths!r}") from err
-    if lens.dtype.is_floating_point or lens.dtype.is_complex or lens.dtype == torch.bool:
-        raise TypeError(f"lengths must be integers, got dtype {lens.dtype}")
-    if tuple(lens.shape) != (batch,):
-        raise ValueError(f"lengths has shape {tuple(lens.shape)}, expected ({batch},) (one per sequence)")
-    lens = lens.to("cpu", torch.int64)
-    if int(lens.min()) < 1 or int(lens.max()) > length:
-        raise ValueError(f"lengths must lie in [1, {length}] (the padded length), got {lens.tolist()}")
-    return None if int(lens.min()) == length else lens
-
-
-def _repack(y: Tensor, like: PackedSequence) -> PackedSequence:
-    """Time-major padded output ``y`` (original batch order) as a PackedSequence laid out like ``like``."""
-    if like.sorted_indices is not None:
-        y = y.index_select(1, like.sorted_indices.to(y.device))
-    sizes = like.batch_sizes.tolist()
-    data = torch.cat([y[t, :size] for t, size in enumerate(sizes)])
-    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
 
 
 def _check_positive(value: object, what: str) -> int:
@@ -188,7 +133,9 @@ class _RNNBase(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.block_sizes = resolve_block_sizes(block_size, num_layers)
         self._factory = factory
-        self._compiled_cache: tuple | None = None
+        self._prepared_cache: tuple | None = None
+        self.last_path: fast.PathChoice | None = None
+        self.register_load_state_dict_pre_hook(torch_compat.translate_torch_keys)
 
     def _build_layers(self, out_size: int) -> None:
         layers = []
@@ -213,7 +160,7 @@ class _RNNBase(nn.Module):
                 raise ValueError("lengths must not be given with a PackedSequence (it carries its lengths)")
             x, lengths = pad_packed_sequence(x)  # time-major, original batch order
             self._check_width(x)
-            return x, True, _check_lengths(lengths, x.shape[0], x.shape[1])
+            return x, True, check_lengths(lengths, x.shape[0], x.shape[1])
         if not isinstance(x, Tensor):
             raise TypeError(f"input must be a Tensor or a PackedSequence, got {type(x).__name__}")
         if x.dim() not in (2, 3):
@@ -224,7 +171,7 @@ class _RNNBase(nn.Module):
                 raise ValueError("lengths needs a batched (3-D) input, got a 2-D (unbatched) one")
             return x.unsqueeze(1), False, None
         x = x.transpose(0, 1) if self.batch_first else x
-        return x, True, _check_lengths(lengths, x.shape[0], x.shape[1])
+        return x, True, check_lengths(lengths, x.shape[0], x.shape[1])
 
     def _check_width(self, x: Tensor) -> None:
         if x.shape[-1] != self.input_size:
@@ -233,7 +180,7 @@ class _RNNBase(nn.Module):
     def _finish_output(self, y: Tensor, batched: bool, like: Tensor | PackedSequence
                        ) -> Tensor | PackedSequence:
         if isinstance(like, PackedSequence):
-            return _repack(y, like)
+            return repack(y, like)
         if not batched:
             return y.squeeze(1)
         return y.transpose(0, 1) if self.batch_first else y
@@ -249,25 +196,65 @@ class _RNNBase(nn.Module):
             raise ValueError(f"{name} has shape {tuple(state.shape)}, expected {shown}")
         return state if batched else state.unsqueeze(1)
 
-    def _compiled_plans(self, x: Tensor) -> list[list[tuple[object, nn.Module | None]]] | None:
-        """``[layer][direction] = (compiled plan, unfused input role or None)`` when every direction has a
-        compiled plan for this input, else None.
+    def train(self, mode: bool = True) -> _RNNBase:
+        self._prepared_cache = None
+        return super().train(mode)
 
-        Cached with one ``Watch`` over the whole stack (per-direction checks, even the ``self.layers``
-        lookup, are a visible part of a streaming frame); the plans are the directions' cached ones.
+    def _apply(self, fn: object, *args: object, **kwargs: object) -> _RNNBase:
+        self._prepared_cache = None  # .to()/.double()/.cuda(): prepared weights are stale
+        return super()._apply(fn, *args, **kwargs)
+
+    def inference_path(self, batch: int = 1, dtype: torch.dtype | None = None,
+                       device: torch.device | str = "cpu") -> fast.PathChoice:
+        """The path (``fast.select_path``) that a no-grad forward of this batch size would take now.
+
+        ``last_path`` records the one the latest forward took.
         """
-        cache = self._compiled_cache
-        if cache is None or not cache[0].fresh():
-            plans = [[(_fused.cached_plan(d, *self._plan_types).compiled, d.ih) for d in dirs]
-                     for dirs in self.layers]
-            usable = all(p is not None for dirs in plans for p, _ in dirs)
-            plans = [[(p, None if p.fused_input else ih) for p, ih in dirs] for dirs in plans] if usable \
-                else None
-            cache = (_fused.Watch.of(self), plans, plans[0][0][0].dtype if usable else None)
-            self._compiled_cache = cache
-        if cache[1] is None or x.shape[1] > _fused.MAX_COMPILED_BATCH or x.dtype != cache[2] or not x.is_cpu:
-            return None
-        return cache[1]
+        dtype = dtype or next(self.parameters()).dtype
+        x = torch.empty(1, batch, self.input_size, dtype=dtype, device=device)
+        with torch.no_grad():
+            return fast.select_path(self, x, (x[0],))[0]
+
+    def streamer(self, state: tuple[Tensor, ...] | Tensor | None = None) -> fast.streamer.Streamer:
+        """A ``fast.streamer.Streamer``: frame-by-frame compiled inference with the state kept inside."""
+        from rnnaccel.nn.fast.streamer import Streamer
+
+        return Streamer(self, state)
+
+    def to_torch(self) -> nn.LSTM | nn.GRU:
+        """The equivalent ``torch.nn.LSTM``/``GRU`` (``torch_compat.to_torch``)."""
+        return torch_compat.to_torch(self)
+
+    def _forward(self, input: Tensor | PackedSequence, states: tuple[Tensor | None, ...],
+                 widths: tuple[int, ...], lengths: object
+                 ) -> tuple[Tensor | PackedSequence, tuple[Tensor, ...]]:
+        """Shared forward: validate, pick the path (``fast.select_path``), run, restore the input's layout."""
+        x, batched, lens = self._prepare_input(input, lengths)
+        states = tuple(self._check_state(s, n, x.shape[1], w, x, batched)
+                       for s, n, w in zip(states, ("h_0", "c_0"), widths, strict=False))
+        choice, run = fast.select_path(self, x, states)
+        self.last_path = choice
+        y, finals = (self.run_layers if run is None else run)(x, states, lens)
+        return self._finish_output(y, batched, input), finals if batched else tuple(f[:, 0] for f in finals)
+
+    def run_layers(self, x: Tensor, states: tuple[Tensor, ...], lens: Tensor | None,
+                   runners: list[list[object]] | None = None) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The reference stack: time-major ``x``, states ``(L*D, B, width)``; each direction runs its
+        reference forward, or its torch runner when ``runners[l][d]`` is one (``fast.select_path``)."""
+        finals: list[list[Tensor]] = [[] for _ in states]
+        for layer, directions in enumerate(self.layers):
+            outs = []
+            for d, direction in enumerate(directions):
+                idx = layer * self.num_directions + d
+                state = tuple(s[idx] for s in states)
+                runner = None if runners is None else runners[layer][d]
+                y, fin = (direction(x, state, d == 1, lens) if runner is None
+                          else runner.run(x, direction.ih, state, d == 1, lens))
+                outs.append(y)
+                for acc, f in zip(finals, fin, strict=True):
+                    acc.append(f)
+            x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
+        return x, tuple(torch.stack(f) for f in finals)
 
     def _between_layers(self, y: Tensor, layer: int) -> Tensor:
         if self.dropout > 0 and self.training and layer < self.num_layers - 1:
@@ -280,8 +267,6 @@ class LSTM(_RNNBase):
 
     ``block_size``: None | int | ``{"input"|"recurrent"|"projection": int | None}`` | one such per layer.
     """
-
-    _plan_types = (_fused.LSTMPlan, _nbplan.NumbaLSTMPlan)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -307,29 +292,10 @@ class LSTM(_RNNBase):
         ``0..lengths[b]-1``; outputs beyond it are zero, ``h_n``/``c_n`` are taken at its last frame and the
         reverse direction starts there (the same result as packing the batch).
         """
-        x, batched, lens = self._prepare_input(input, lengths)
         h0, c0 = (None, None) if hx is None else hx
-        out_size = self.proj_size or self.hidden_size
-        h0 = self._check_state(h0, "h_0", x.shape[1], out_size, x, batched)
-        c0 = self._check_state(c0, "c_0", x.shape[1], self.hidden_size, x, batched)
-        plans = self._compiled_plans(x) if _fast_ok(self) else None
-        if plans is not None and h0.dtype == c0.dtype == x.dtype:  # else the torch path reports the mismatch
-            x, (h_n, c_n) = _nbplan.run_stack(plans, x, (h0, c0), lengths=lens)
-            return self._finish_output(x, batched, input), (h_n, c_n) if batched else (h_n[:, 0], c_n[:, 0])
-        hs, cs = [], []
-        for layer, directions in enumerate(self.layers):
-            outs = []
-            for d, direction in enumerate(directions):
-                idx = layer * self.num_directions + d
-                y, (h, c) = direction(x, (h0[idx], c0[idx]), reverse=d == 1, lengths=lens)
-                outs.append(y)
-                hs.append(h)
-                cs.append(c)
-            x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
-        h_n, c_n = torch.stack(hs), torch.stack(cs)
-        if not batched:
-            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return self._finish_output(x, batched, input), (h_n, c_n)
+        y, (h_n, c_n) = self._forward(input, (h0, c0), (self.proj_size or self.hidden_size, self.hidden_size),
+                                      lengths)
+        return y, (h_n, c_n)
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, block_size: BlockSizeSpec = None) -> LSTM:
@@ -347,8 +313,6 @@ class LSTM(_RNNBase):
 class GRU(_RNNBase):
     """Drop-in ``torch.nn.GRU`` with block-circulant ``block_size`` (roles "input", "recurrent")."""
 
-    _plan_types = (_fused.GRUPlan, _nbplan.NumbaGRUPlan)
-
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None, *,
@@ -363,22 +327,8 @@ class GRU(_RNNBase):
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None, *, lengths: object = None
                 ) -> tuple[Tensor | PackedSequence, Tensor]:
         """As ``torch.nn.GRU.forward``: returns ``(output, h_n)``; ``lengths`` as for ``LSTM.forward``."""
-        x, batched, lens = self._prepare_input(input, lengths)
-        h0 = self._check_state(hx, "h_0", x.shape[1], self.hidden_size, x, batched)
-        plans = self._compiled_plans(x) if _fast_ok(self) else None
-        if plans is not None and h0.dtype == x.dtype:  # else the torch path reports the mismatch
-            x, (h_n,) = _nbplan.run_stack(plans, x, (h0,), lengths=lens)
-            return self._finish_output(x, batched, input), (h_n if batched else h_n[:, 0])
-        hs = []
-        for layer, directions in enumerate(self.layers):
-            outs = []
-            for d, direction in enumerate(directions):
-                y, h = direction(x, h0[layer * self.num_directions + d], reverse=d == 1, lengths=lens)
-                outs.append(y)
-                hs.append(h)
-            x = self._between_layers(torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0], layer)
-        h_n = torch.stack(hs)
-        return self._finish_output(x, batched, input), (h_n if batched else h_n.squeeze(1))
+        y, (h_n,) = self._forward(input, (hx,), (self.hidden_size,), lengths)
+        return y, h_n
 
     @classmethod
     def from_torch(cls, module: nn.GRU, block_size: BlockSizeSpec = None) -> GRU:
@@ -393,15 +343,11 @@ class GRU(_RNNBase):
         return new.train(module.training)
 
 
-_TORCH_NAMES = (("ih", "weight_ih", "bias_ih"), ("hh", "weight_hh", "bias_hh"), ("proj", "weight_hr", None))
-
-
 def _load_torch_weights(rnn: _RNNBase, module: nn.RNNBase) -> None:
-    """Copy ``weight_ih_l{l}[_reverse]`` etc. of a torch RNN into the role modules of ``rnn``."""
-    for layer, directions in enumerate(rnn.layers):
-        for d, direction in enumerate(directions):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
-            for role, weight, bias in _TORCH_NAMES:
-                if getattr(direction, role, None) is not None:
-                    load_role(getattr(direction, role), getattr(module, weight + sfx),
-                              getattr(module, bias + sfx, None) if bias else None)
+    """Copy ``weight_ih_l{l}[_reverse]`` etc. of a torch RNN into the role modules of ``rnn`` (projected
+    onto the block-circulant set where a role is circulant)."""
+    for torch_key, our_key, role in torch_compat.torch_key_pairs(rnn):
+        if our_key.endswith("weight"):
+            bias_key = torch_key.replace("weight", "bias", 1)
+            load_role(role, getattr(module, torch_key), getattr(module, bias_key, None)
+                      if not torch_key.startswith("weight_hr") else None)

@@ -1,0 +1,365 @@
+"""Compiled (numba) inference kernels for block-circulant LSTM/GRU directions: one call runs all timesteps.
+
+Imported lazily by ``compiled`` (numba compiles on first use and caches on disk). Per step, in the
+module's dtype: the input blocks and the recurrent blocks are transformed by a direct real DFT, all
+frequency-domain MACs of the input and recurrent roles accumulate into one spectrum per output block (C-LSTM's
+decoupling: q FFTs -> complex MACs -> p IFFTs, with the input and recurrent sums merged before the
+single IFFT), then the cell update, then for the LSTMP the projection MACs, whose spectrum is the next
+step's recurrent input (no IFFT/FFT in between). Bins 0 and k/2 are real (1 multiply per MAC).
+
+Layouts: spectra ``(F, n)`` real/imag pairs (F = k//2 + 1 bins); weights ``(F, q, p)`` so the inner loop
+runs over output blocks with unit stride (vectorized without reassociation, so no fastmath is needed);
+time-domain vectors t-major ``(k, n)`` (feature ``j*k + t`` at ``[t, j]``), gates gate-major
+``(G, k, H/k)``. ``cst`` holds the dtype's constants (see ``compiled.kernel_constants``): the exp is a
+Cody-Waite range reduction with a degree-13 Taylor polynomial and ``2**n`` built from exponent bits,
+written so that LLVM vectorizes it (libm calls would not be).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["gru_run", "lstm_run"]
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+
+
+@njit(**_JIT)
+def _exp_parts(a, gain, use_abs, em1, scale_bits, cst):
+    """``z = gain * (|a| if use_abs else a)``, clamped to [cst[0], cst[1]], = n ln2 + r (Cody-Waite).
+
+    Writes ``em1 = exp(r) - 1`` (Taylor to r^7 in float32, error < 6e-9; to r^13 in float64) and the
+    IEEE exponent field of ``2**n`` into ``scale_bits`` (an int view of the caller's ``scale``).
+    """
+    lo, hi, log2e, ln2hi, ln2lo, half, one = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5], cst[6]
+    c2, c3, c4, c5, c6, c7 = cst[7], cst[8], cst[9], cst[10], cst[11], cst[12]
+    c8, c9, c10, c11, c12, c13 = cst[13], cst[14], cst[15], cst[16], cst[17], cst[18]
+    bias, shift = cst[19], cst[20]
+    for i in range(a.shape[0]):
+        x = min(max(gain * (abs(a[i]) if use_abs else a[i]), lo), hi)
+        nf = np.floor(x * log2e + half)
+        r = (x - nf * ln2hi) - nf * ln2lo
+        if a.itemsize == 4:  # a compile-time constant: one branch survives per dtype
+            p = c7
+        else:
+            p = c13 * r + c12
+            p = p * r + c11
+            p = p * r + c10
+            p = p * r + c9
+            p = p * r + c8
+            p = p * r + c7
+        p = p * r + c6
+        p = p * r + c5
+        p = p * r + c4
+        p = p * r + c3
+        p = p * r + c2
+        p = p * r + one
+        em1[i] = p * r
+        scale_bits[i] = (nf + bias) * shift
+
+
+@njit(**_JIT)
+def _sigmoid(a, work, bits, cst):
+    """In place ``a = 1 / (1 + exp(-a))``; ``work`` (2, N) scratch, ``bits`` = ``work[1]`` viewed as ints."""
+    n = a.shape[0]
+    em1, scale = work[0, :n], work[1, :n]
+    one = cst[6]
+    _exp_parts(a, -one, False, em1, bits[:n], cst)
+    for i in range(n):
+        a[i] = one / (one + (em1[i] + one) * scale[i])
+
+
+@njit(**_JIT)
+def _tanh(a, work, bits, cst):
+    """In place ``a = tanh(a) = -sign(a) expm1(-2|a|) / (2 + expm1(-2|a|))`` (no cancellation near 0)."""
+    n = a.shape[0]
+    em1, scale = work[0, :n], work[1, :n]
+    zero, one = cst[6] - cst[6], cst[6]
+    two = one + one
+    _exp_parts(a, -two, True, em1, bits[:n], cst)
+    for i in range(n):
+        e = em1[i] if scale[i] == one else (em1[i] + one) * scale[i] - one
+        t = -e / (two + e)
+        a[i] = t if a[i] >= zero else -t
+
+
+@njit(**_JIT)
+def _zero(a):
+    """``a[:] = 0`` for a 1-D array (explicit loops compile much faster than numba's array expressions)."""
+    for i in range(a.shape[0]):
+        a[i] = 0
+    return a
+
+
+@njit(**_JIT)
+def _zero_frames(y, b, start, col0, width):
+    """``y[start:, b, col0:col0 + width] = 0``: the frames past sample ``b``'s length."""
+    for t in range(start, y.shape[0]):
+        _zero(y[t, b, col0:col0 + width])
+
+
+@njit(**_JIT)
+def _add_into(a, b):
+    """``a += b`` for 1-D arrays."""
+    for i in range(a.shape[0]):
+        a[i] += b[i]
+
+
+@njit(**_JIT)
+def _put_columns(src, dst, col0):
+    """``dst[:, col0:col0 + src.shape[1]] = src``."""
+    for f in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[f, col0 + j] = src[f, j]
+
+
+@njit(**_JIT)
+def _dft(xt, cr, ci, zr, zi, col0):
+    """Spectra of the t-major blocks ``xt (k, n)`` into columns ``col0:col0+n`` of ``zr, zi (F, Q)``."""
+    k, n = xt.shape
+    for f in range(cr.shape[0]):
+        outr, outi = zr[f, col0:col0 + n], zi[f, col0:col0 + n]
+        _zero(outr)
+        _zero(outi)
+        for t in range(k):
+            a, b, row = cr[f, t], ci[f, t], xt[t]
+            for j in range(n):
+                outr[j] += a * row[j]
+                outi[j] += b * row[j]
+
+
+@njit(**_JIT)
+def _mac(wr, wi, zr, zi, ar, ai, k):
+    """``A[f, i] = sum_j W[f, j, i] Z[f, j]`` (complex); bins 0 and k/2 are real."""
+    nbins, q, _ = wr.shape
+    for f in range(nbins):
+        acr, aci = ar[f], ai[f]
+        _zero(acr)
+        _zero(aci)
+        real_bin = f == 0 or 2 * f == k
+        for j in range(q):
+            xr, xi, w1, w2 = zr[f, j], zi[f, j], wr[f, j], wi[f, j]
+            if real_bin:
+                for i in range(acr.shape[0]):
+                    acr[i] += w1[i] * xr
+            else:
+                for i in range(acr.shape[0]):
+                    acr[i] += w1[i] * xr - w2[i] * xi
+                    aci[i] += w1[i] * xi + w2[i] * xr
+
+
+@njit(**_JIT)
+def _idft(ar, ai, gr, gi, out):
+    """Inverse real DFT of the spectra ``(F, G*m)`` into gate-major t-major ``out (G, k, m)``.
+
+    Even k: ``x[t] = E[t] + O[t]``, ``x[k-t] = E[t] - O[t]`` with E the cosine and O the sine sums
+    (O = 0 at t = 0, k/2), about half the multiplies of the direct sum, which odd k uses.
+    """
+    ngates, k, m = out.shape
+    if k % 2 == 1:
+        _idft_direct(ar, ai, gr, gi, out)
+        return
+    half = k // 2
+    for g in range(ngates):
+        for t in range(half + 1):
+            even = _zero(out[g, t])
+            for f in range(ar.shape[0]):
+                a, sr = gr[t, f], ar[f, g * m:(g + 1) * m]
+                for u in range(m):
+                    even[u] += a * sr[u]
+            if 0 < t < half:
+                odd = _zero(out[g, k - t])
+                for f in range(1, half):
+                    b, si = gi[t, f], ai[f, g * m:(g + 1) * m]
+                    for u in range(m):
+                        odd[u] += b * si[u]
+                for u in range(m):
+                    e, o = even[u], odd[u]
+                    even[u], odd[u] = e + o, e - o
+
+
+@njit(**_JIT)
+def _idft_direct(ar, ai, gr, gi, out):
+    """``out[g, t] = sum_f gr[t, f] Re + gi[t, f] Im`` (any k)."""
+    ngates, k, m = out.shape
+    for g in range(ngates):
+        for t in range(k):
+            row = _zero(out[g, t])
+            for f in range(ar.shape[0]):
+                a, b = gr[t, f], gi[t, f]
+                sr, si = ar[f, g * m:(g + 1) * m], ai[f, g * m:(g + 1) * m]
+                for u in range(m):
+                    row[u] += a * sr[u] + b * si[u]
+
+
+@njit(**_JIT)
+def _to_tmajor(vec, out):
+    """Natural ``(n*k,)`` (zero-padded when shorter) -> t-major ``out (k, n)``."""
+    k, n = out.shape
+    for t in range(k):
+        for j in range(n):
+            idx = j * k + t
+            out[t, j] = vec[idx] if idx < vec.shape[0] else 0
+
+
+@njit(**_JIT)
+def _from_tmajor(xt, out):
+    """t-major ``xt (k, n)`` -> natural ``out (n*k,)``."""
+    k, n = xt.shape
+    for t in range(k):
+        for j in range(n):
+            out[j * k + t] = xt[t, j]
+
+
+@njit(**_JIT)
+def _add_natural(gates, gx):
+    """``gates (G, k, m) += gx`` given in natural gate order ``(G*m*k,)``."""
+    ngates, k, m = gates.shape
+    for g in range(ngates):
+        for t in range(k):
+            for u in range(m):
+                gates[g, t, u] += gx[(g * m + u) * k + t]
+
+
+@njit(**_JIT)
+def _lstm_cell(gates, c, peep, work, bits, cst):
+    """Sak et al. 2014 update on gate-major ``gates (4, k, m)`` (bias added), t-major ``c (k, m)`` in place.
+
+    Returns ``m_t`` t-major in ``gates[0]``: i, f = σ(a + w∘c_{t-1}); c_t = f∘c_{t-1} + i∘tanh(a_g);
+    o = σ(a_o + w_co∘c_t); m_t = o∘tanh(c_t).
+    """
+    k, m = c.shape
+    n = k * m
+    flat, cf = gates.reshape(4 * n), c.reshape(n)
+    pf = peep.reshape(3 * n)
+    for i in range(n):
+        flat[i] += pf[i] * cf[i]
+        flat[n + i] += pf[n + i] * cf[i]
+    _sigmoid(flat[:2 * n], work, bits, cst)
+    _tanh(flat[2 * n:3 * n], work, bits, cst)
+    for i in range(n):
+        cf[i] = flat[n + i] * cf[i] + flat[i] * flat[2 * n + i]
+        flat[3 * n + i] += pf[2 * n + i] * cf[i]
+        flat[i] = cf[i]
+    _sigmoid(flat[3 * n:], work, bits, cst)
+    _tanh(flat[:n], work, bits, cst)
+    for i in range(n):
+        flat[i] *= flat[3 * n + i]
+
+
+@njit(**_JIT)
+def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, peep, dft, cst, ilike, lengths,
+             reverse):
+    """LSTM(P) direction over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+out]``, ``hn[idx]``, ``cn[idx]``.
+
+    The states are ``(layers*directions, B, out|H)`` arrays; ``idx`` picks this direction's slice.
+    Sample ``b`` runs over frames ``0..lengths[b]-1`` (the reverse direction starts at its last frame);
+    its outputs beyond are zero.
+
+    ``gx (T, B, 4H)`` is the time-domain input part when the input role is not fused (then ``wzr`` has
+    only recurrent columns), else ``(T, B, 0)``. ``wpr/wpi (F, H/k, P/k)`` is the projection (P/k = 0:
+    none). ``bias``/``peep`` gate-major t-major ``(4|3, k, H/k)``; ``dft`` stacks the DFT tables.
+    """
+    cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
+    nbins, k = cr.shape
+    batch = x.shape[1]
+    pg, m = wzr.shape[2], wzr.shape[2] // 4
+    out_w, pp = hn.shape[2], wpr.shape[2]
+    q_in = wzr.shape[1] - out_w // k
+    zr, zi = np.empty((nbins, wzr.shape[1]), x.dtype), np.empty((nbins, wzr.shape[1]), x.dtype)
+    ar, ai = np.empty((nbins, pg), x.dtype), np.empty((nbins, pg), x.dtype)
+    gates, c = np.empty((4, k, m), x.dtype), np.empty((k, m), x.dtype)
+    work = np.empty((2, 2 * k * m), x.dtype)
+    bits = work[1].view(ilike.dtype)
+    xt, ht = np.empty((k, q_in), x.dtype), np.empty((1, k, out_w // k), x.dtype)
+    pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
+    sr, si = np.empty((nbins, pp), x.dtype), np.empty((nbins, pp), x.dtype)
+    for b in range(batch):
+        _to_tmajor(c0[idx, b], c)
+        _to_tmajor(h0[idx, b], ht[0])
+        _dft(ht[0], cr, ci, zr, zi, q_in)
+        steps = lengths[b]
+        _zero_frames(y, b, steps, y_off, out_w)
+        for s in range(steps):
+            t = steps - 1 - s if reverse else s
+            if q_in > 0:
+                _to_tmajor(x[t, b], xt)
+                _dft(xt, cr, ci, zr, zi, 0)
+            _mac(wzr, wzi, zr, zi, ar, ai, k)
+            _idft(ar, ai, gr, gi, gates)
+            _add_into(gates.reshape(gates.size), bias.reshape(bias.size))
+            if gx.shape[2] > 0:
+                _add_natural(gates, gx[t, b])
+            _lstm_cell(gates, c, peep, work, bits, cst)
+            if pp > 0:
+                _dft(gates[0], cr, ci, pr, pi, 0)  # m_t -> spectrum -> projection MACs
+                _mac(wpr, wpi, pr, pi, sr, si, k)  # contiguous output: vectorized inner loop
+                _put_columns(sr, zr, q_in)
+                _put_columns(si, zi, q_in)
+                _idft(sr, si, gr, gi, ht)
+            else:
+                _add_into(_zero(ht.reshape(ht.size)), gates[0].reshape(ht.size))
+                _dft(ht[0], cr, ci, zr, zi, q_in)
+            _from_tmajor(ht[0], y[t, b, y_off:y_off + out_w])
+        _from_tmajor(ht[0], hn[idx, b])
+        _from_tmajor(c, cn[idx, b])
+
+
+@njit(**_JIT)
+def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, cst, ilike, lengths, reverse):
+    """GRU direction (torch semantics) over ``x (T, B, in)`` into ``y[:, :, y_off:y_off+H]`` and ``hn[idx]``.
+
+    ``h0``, ``hn`` are ``(layers*directions, B, H)``; ``idx`` picks this direction's slice.
+
+    Input part: ``wxr/wxi (F, q_in, 3H/k)`` spectra of a fused circulant input role (``gx`` is then
+    ``(T, B, 0)``), or ``q_in = 0`` and ``gx (T, B, 3H)`` its time-domain output (``b_ih`` included).
+    ``whr/whi (F, H/k, 3H/k)`` recurrent spectra; ``b_ih``, ``b_hh`` gate-major t-major ``(3, k, H/k)``:
+    r, z = σ(x + h); n = tanh(x_n + r∘h_n); h_t = (1 - z)∘n + z∘h_{t-1}. ``lengths`` as in ``lstm_run``.
+    """
+    cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
+    nbins, k = cr.shape
+    batch, q_in, m = x.shape[1], wxr.shape[1], whr.shape[1]
+    n, dt = k * m, x.dtype
+    zr, zi, ar, ai = (np.empty((nbins, m), dt), np.empty((nbins, m), dt), np.empty((nbins, 3 * m), dt),
+                      np.empty((nbins, 3 * m), dt))
+    xr, xi, xt = np.empty((nbins, q_in), dt), np.empty((nbins, q_in), dt), np.empty((k, q_in), dt)
+    gh, gxs, h = np.empty((3, k, m), dt), np.empty((3, k, m), dt), np.empty((k, m), dt)
+    work = np.empty((2, 2 * n), dt)
+    bits = work[1].view(ilike.dtype)
+    hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
+    for b in range(batch):
+        _to_tmajor(h0[idx, b], h)
+        steps = lengths[b]
+        _zero_frames(y, b, steps, y_off, n)
+        for s in range(steps):
+            t = steps - 1 - s if reverse else s
+            _dft(h, cr, ci, zr, zi, 0)
+            _mac(whr, whi, zr, zi, ar, ai, k)
+            _idft(ar, ai, gr, gi, gh)
+            _add_into(ghf, b_hh.reshape(3 * n))
+            if q_in > 0:
+                _to_tmajor(x[t, b], xt)
+                _dft(xt, cr, ci, xr, xi, 0)
+                _mac(wxr, wxi, xr, xi, ar, ai, k)
+                _idft(ar, ai, gr, gi, gxs)
+                _add_into(gxf, b_ih.reshape(3 * n))
+            else:
+                _add_natural(_zero(gxf).reshape(3, k, m), gx[t, b])
+            _gru_cell(gxf, ghf, hf, work, bits, cst)
+            _from_tmajor(h, y[t, b, y_off:y_off + n])
+        _from_tmajor(h, hn[idx, b])
+
+
+@njit(**_JIT)
+def _gru_cell(gx, gh, h, work, bits, cst):
+    """GRU update on flat gate-major t-major pre-activations ``gx``, ``gh`` (3n); ``h`` (n) in place."""
+    n = h.shape[0]
+    for i in range(2 * n):
+        gx[i] += gh[i]
+    _sigmoid(gx[:2 * n], work, bits, cst)
+    for i in range(n):
+        gx[2 * n + i] += gx[i] * gh[2 * n + i]
+    _tanh(gx[2 * n:], work, bits, cst)
+    for i in range(n):
+        h[i] = gx[2 * n + i] + gx[n + i] * (h[i] - gx[2 * n + i])
