@@ -276,3 +276,25 @@ def test_exported_from_the_package_without_heavy_imports():
             "print(rnnaccel.RnnShape.__module__, 'torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["rnnaccel.shape", "False", "False"]
+
+
+def _accepts(check, k) -> bool:
+    try:
+        check(k)
+    except ValueError:
+        return False
+    return True
+
+
+def test_stage_checks_agree_with_their_requirements():
+    """The stages' own block-size checks accept exactly what REQUIREMENTS says they build."""
+    from rnnaccel.hw.fpga.arith import log2_block
+    from rnnaccel.nn.circulant import check_block_size as nn_check
+    from rnnaccel.quant.fft import check_fft_size
+    from rnnaccel.rtl.fixed import check_block_size as rtl_check
+
+    for target, check in (("nn", nn_check), ("fixed_point", check_fft_size), ("fpga", log2_block),
+                          ("rtl", rtl_check)):
+        req = requirements(target)
+        assert [k for k in range(1, 130) if _accepts(check, k)] == \
+            [k for k in range(1, 130) if _accepts(req.check_block, k)], target
