@@ -27,7 +27,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 import wave
 from collections.abc import Callable
@@ -43,6 +42,8 @@ from rnnaccel.data.grammar import sentence
 from rnnaccel.data.phones import CLOSURE_FRACTION
 from rnnaccel.data.timit import MANIFEST_NAME
 from rnnaccel.data.voices import BACKENDS, RATE_HZ, VOICES, Rendered, Request, require_voices, voice
+from rnnaccel.data.wordalign import lexicon as _lex
+from rnnaccel.data.wordalign import word_segments
 
 __all__ = [
     "HELDOUT_VOICES",
@@ -208,51 +209,6 @@ def _edge_silence(segs: list[tuple[int, int, str, int]]) -> list[tuple[int, int,
     return segs
 
 
-def _align_words(words: list[list[str]], spoken: list[str]) -> list[int]:
-    """Word index of each spoken phone: Levenshtein alignment of the concatenated dictionary
-    pronunciations to the engine's output (post-lexical rules, e.g. 'the' -> dh iy, change a few)."""
-    ref = [(p, w) for w, phones in enumerate(words) for p in phones]
-    n, m = len(ref), len(spoken)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
-    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            sub = cost[i - 1, j - 1] + (ref[i - 1][0] != spoken[j - 1])
-            cost[i, j] = min(sub, cost[i - 1, j] + 1, cost[i, j - 1] + 1)
-    owner = [0] * m
-    i, j = n, m
-    while j > 0:
-        if i > 0 and cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1][0] != spoken[j - 1]):
-            owner[j - 1], i, j = ref[i - 1][1], i - 1, j - 1
-        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
-            i -= 1
-        else:
-            owner[j - 1], j = ref[min(i, n) - 1][1] if i > 0 else 0, j - 1
-    return owner
-
-
-def _word_segments(words: list[str], lexicon: dict[str, list[str]], ends: list[tuple[str, int]],
-                   segs: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
-    speech = [k for k, (p, _) in enumerate(ends) if p != "pau"]
-    owner = _align_words([lexicon[w] for w in words], [ends[k][0] for k in speech])
-    owner_of = dict(zip(speech, owner, strict=True))
-    spans: dict[int, list[int]] = {}
-    for start, end, _, k in segs:
-        if k in owner_of:
-            span = spans.setdefault(owner_of[k], [start, end])
-            span[0], span[1] = min(span[0], start), max(span[1], end)
-    return [(s, e, words[w]) for w, (s, e) in sorted(spans.items())]
-
-
-def _lexicon(words: set[str]) -> dict[str, list[str]]:
-    def pron(word: str) -> list[str]:
-        out = subprocess.run(["t2p", word], capture_output=True, text=True, check=True, timeout=60).stdout
-        return [p.rstrip("012") for p in out.split() if p != "pau"]
-
-    with ThreadPoolExecutor(4) as pool:
-        return dict(zip(sorted(words), pool.map(pron, sorted(words)), strict=True))
-
-
 _Snr = float | None
 
 
@@ -368,7 +324,7 @@ def _write_utterance(c: _Clean, pcm: np.ndarray, root: Path, lexicon: dict, opts
     else:
         _write_riff(wav, pcm, RATE_HZ)
     _write_text(stem.with_name(stem.name + opts.name(".phn")), [f"{s} {e} {p}" for s, e, p, _ in segs])
-    wrd = _word_segments([w for w in job.words if w != ","], lexicon, c.ends, segs)
+    wrd = word_segments([w for w in job.words if w != ","], lexicon, c.ends, segs)
     _write_text(stem.with_name(stem.name + opts.name(".wrd")), [f"{s} {e} {w}" for s, e, w in wrd])
     _write_text(stem.with_name(stem.name + opts.name(".txt")), [f"0 {pcm.size} {_text(job.words)}"])
     return pcm.size / RATE_HZ
@@ -520,7 +476,7 @@ def _batches(plan: list[_Job]) -> list[list[_Job]]:
 
 
 def _synthesize(plan: list[_Job], tmp: Path, opts: _Options, jobs: int, progress: bool) -> tuple[float, dict]:
-    lexicon = _lexicon({w for j in plan for w in j.words if w != ","})
+    lexicon = _lex({w for j in plan for w in j.words if w != ","})
     bar = _bar(progress, 2 * len(plan))
     rendered = _run_pool(lambda b: _render_batch(b, tmp), _batches(plan), jobs, bar, len)
     clean = sorted((c for cs in rendered for c in cs), key=lambda c: c.job.index)
