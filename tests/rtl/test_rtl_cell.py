@@ -105,7 +105,7 @@ def test_gru_update_unit_exact_every_cycle(name):
     _gru_step(gx_fx, gh_fx, Fx(h_prev, cfg.hidden.frac), len(h_prev), eng)
     assert eng.stats["gate_acc"] > 0 and ("narrow" not in name or eng.stats["hidden"] > 0)
     dut = GRUUpdateUnit(cfg, pre_x, pre_h)
-    assert dut.latency == GRU_LATENCY == 11
+    assert dut.latency == GRU_LATENCY == 12
     keys = ["x_r", "x_z", "x_n", "h_r", "h_z", "h_n", "h_prev"]
     cols = [*gx, *gh, h_prev]
     inputs = [dict(zip(keys, (int(c[j]) for c in cols), strict=True)) for j in range(len(h_prev))]
@@ -135,7 +135,7 @@ def test_cell_units_verilog_keeps_names():
         assert name in text, f"{name} missing from the LSTM cell Verilog"
     text = to_verilog(GRUUpdateUnit(cfg, QFormat(24, 16), QFormat(22, 8)), "gru_update")
     for name in ("module gru_update(", "gru_update.sigmoid_r", "gru_update.tanh_n", "r_x_h_n_s5",
-                 "z_x_diff_s10", "hidden_s11"):
+                 "h_prev_minus_n_s10", "z_x_diff_s11", "hidden_s12"):
         assert name in text, f"{name} missing from the GRU Verilog"
 
 

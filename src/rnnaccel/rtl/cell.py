@@ -5,7 +5,8 @@ Every value in the datapath is an exact (Amaranth value, fractional bits) pair: 
 larger fractional width and Amaranth widens every ``+ - *``, so nothing is lost until a named point
 of the ``QuantConfig`` rounds it (:func:`rnnaccel.rtl.fixed.requantize`), in the engine's order
 (equations in :mod:`rnnaccel.ref.cell`). Each product is a lone ``*`` with a register after it (a
-DSP with its output register); the GRU's ``z * (h_prev - n)`` is a pre-adder and a multiplier.
+DSP with its output register) and takes its operands from registers, never from an adder in the
+same cycle (the GRU registers ``h_prev - n`` before ``z * (h_prev - n)``).
 Activations are :class:`rnnaccel.rtl.pwl.PWLPipeline` instances, one per use (named after the gate).
 
 The pre-activations arrive as exact sums (``W x + U h + b`` from the MAC/IFFT stage) in a wide
@@ -33,8 +34,8 @@ GRU_POINTS = ("gate_acc", "sigmoid", "tanh", "hidden")
 # Peephole products | gate sums -> gate_acc | 3 PWL | f c, i g | -> cell | w_co c | -> gate_acc | 3 PWL
 # | o tanh(c) | -> hidden.
 LSTM_LATENCY = 1 + 1 + PWL_LATENCY + 1 + 1 + 1 + 1 + PWL_LATENCY + 1 + 1
-# gate sums -> gate_acc | 3 PWL | r q(h_n) | -> gate_acc | 3 PWL | z (h_prev - n) | -> hidden.
-GRU_LATENCY = 1 + PWL_LATENCY + 1 + 1 + PWL_LATENCY + 1 + 1
+# gate sums -> gate_acc | 3 PWL | r q(h_n) | -> gate_acc | 3 PWL | h_prev - n | z (h_prev - n) | -> hidden.
+GRU_LATENCY = 1 + PWL_LATENCY + 1 + 1 + PWL_LATENCY + 1 + 1 + 1
 
 
 def circulant_pre_format(config: QuantConfig, terms: int) -> QFormat:
@@ -180,7 +181,7 @@ class GRUUpdateUnit(wiring.Component):
       ``i`` In(stream): payload struct ``x_r, x_z, x_n`` (exact ``W_i* x + b_i*``, ``pre_x``
       format), ``h_r, h_z, h_n`` (exact ``W_h* h + b_h*``, ``pre_h`` format), ``h_prev`` (hidden codes).
       ``o`` Out(stream): payload struct ``h`` (hidden codes, h_t).
-    Valid/ready per :func:`rnnaccel.rtl.pwl.stream_pipeline`. Latency :data:`GRU_LATENCY` (11)
+    Valid/ready per :func:`rnnaccel.rtl.pwl.stream_pipeline`. Latency :data:`GRU_LATENCY` (12)
     clocks; one element per clock. Parameters: ``config`` (gate_acc, sigmoid, tanh, hidden formats
     and both PWLs), ``pre_x``, ``pre_h`` (the pre-activation port formats).
     """
@@ -213,7 +214,8 @@ class GRUUpdateUnit(wiring.Component):
         gn = dp.q(_add(dp.delay(x["n"], 5, "x_n"), rh), "gate_acc", "gate_n_s6")
         n = dp.act("tanh", gn, "gate_acc", "tanh_n")  # stage 9
         h_prev = dp.delay((p.h_prev, self.config.hidden.frac), 9, "h_prev")
-        zd = dp.keep(_mul(dp.delay(z, 5, "z"), _add(h_prev, _neg(n))), "z_x_diff_s10")
-        h_t = dp.q(_add(dp.keep(n, "n_s10"), zd), "hidden", "hidden_s11")
+        diff = dp.keep(_add(h_prev, _neg(n)), "h_prev_minus_n_s10")  # registered: the multiplier's input
+        zd = dp.keep(_mul(dp.delay(z, 6, "z"), diff), "z_x_diff_s11")
+        h_t = dp.q(_add(dp.delay(n, 2, "n"), zd), "hidden", "hidden_s12")
         m.d.comb += self.o.payload.h.eq(h_t[0])
         return m
