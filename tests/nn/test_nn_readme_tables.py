@@ -19,8 +19,8 @@ def _row(**kw: object) -> dict:
 
 
 PAYLOAD = {"command": "python benchmarks/bench_layers.py --threads 1", "reps": 7,
-           "machine": {"cpu": "Test CPU", "cpus": 2, "loadavg_before": [3.5, 3, 3],
-                       "loadavg_after": [4.0, 3, 3]},
+           "machine": {"cpu": "Test CPU", "cpus": 2, "loadavg_before": [1.5, 3, 3],
+                       "loadavg_after": [2.0, 3, 3]},
            "rows": [_row(), _row(impl="streamer", us_per_frame=20.0, speedup=20.0),
                     _row(cell="gru", impl="streamer", speedup=4.0, target_met=False),
                     _row(case="whole_b32", target=3.0, us_per_frame=12.5, dense_us_per_frame=50.0,
@@ -29,9 +29,15 @@ PAYLOAD = {"command": "python benchmarks/bench_layers.py --threads 1", "reps": 7
 
 def test_render_quotes_every_measurement_and_the_load() -> None:
     block = tables.render(PAYLOAD)
-    assert "load average 3.5 before / 4.0 after" in block and "Test CPU, 2 CPUs" in block
+    assert "load average 1.5 before / 2.0 after" in block and "Test CPU, 2 CPUs" in block
     assert "| 1 | 8 | 3.17× | 40 (400) 10.00× ✓ | 20 (400) 20.00× ✓ | 40 (400) 4.00× (target 8×) | " \
            "12.5 (50.0) 4.00× ✓ |" in block
+
+
+def test_targets_not_judged_on_an_overloaded_machine() -> None:
+    loaded = PAYLOAD | {"machine": PAYLOAD["machine"] | {"loadavg_after": [2.5, 3, 3]}}
+    block = tables.render(loaded)
+    assert "targets not judged" in block and "✓" not in block and "(target" not in block
 
 
 def test_replace_block_touches_only_the_marked_section() -> None:
