@@ -233,7 +233,7 @@ class _RNNBase(nn.Module):
         states = tuple(self._check_state(s, n, x.shape[1], w, x, batched)
                        for s, n, w in zip(states, ("h_0", "c_0"), widths, strict=False))
         choice, run = fast.select_path(self, x, states)
-        self.last_path = choice
+        self.__dict__["last_path"] = choice  # nn.Module.__setattr__ costs a visible part of a streamed frame
         y, finals = (self.run_layers if run is None else run)(x, states, lens)
         return self._finish_output(y, batched, input), finals if batched else tuple(f[:, 0] for f in finals)
 

@@ -9,6 +9,7 @@ module's dtype (float32 or float64), laid out for unit-stride inner loops (see `
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from dataclasses import dataclass
@@ -183,6 +184,13 @@ def unfused_input(ih: nn.Module, x: Tensor) -> np.ndarray:
     return _numpy(ih(x))
 
 
+@functools.lru_cache(maxsize=64)
+def full_lengths(batch: int, length: int) -> np.ndarray:
+    """``(batch,)`` int64 all ``length``, shared between calls (the kernels only read it; a read-only
+    array would be another numba specialization)."""
+    return np.full(batch, length, np.int64)
+
+
 def run_stack(layers: list[list[tuple[CompiledLSTM | CompiledGRU, nn.Module | None]]], x: Tensor,
               states: tuple[Tensor, ...], lengths: Tensor | None = None, reverse: bool = False
               ) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -195,7 +203,7 @@ def run_stack(layers: list[list[tuple[CompiledLSTM | CompiledGRU, nn.Module | No
     ``lengths`` (B,): sequence ``b`` runs over frames ``0..lengths[b]-1`` only (outputs beyond are zero).
     """
     length, batch, idx = x.shape[0], x.shape[1], 0
-    lens = np.full(batch, length, np.int64) if lengths is None else lengths.numpy()
+    lens = full_lengths(batch, length) if lengths is None else lengths.numpy()
     first = layers[0][0][0]
     dtype, n_states = first.common.cst.dtype, len(layers) * len(layers[0])
     outs = tuple(np.empty((n_states, batch, width), dtype) for width in first.state_widths)
