@@ -92,7 +92,10 @@ def _helper_b_components(cfg: QuantConfig) -> dict[str, object]:
     return out
 
 
-def synth_all(families: tuple[str, ...], ks: tuple[int, ...], work: Path) -> list[dict[str, object]]:
+def synth_all(
+    families: tuple[str, ...], ks: tuple[int, ...], work: Path, save=None
+) -> list[dict[str, object]]:
+    """Every component through synth_xilinx per family; ``save(rows)`` after each (partial results)."""
     cfg, rows = QuantConfig.c_lstm(), []
     comps: dict[str, object] = {}
     for k in ks:
@@ -110,6 +113,8 @@ def synth_all(families: tuple[str, ...], ks: tuple[int, ...], work: Path) -> lis
             print(f"{name:12s} {fam}: DSP {rep.dsp:4d} BRAM18 {rep.bram18:3d} LUT {rep.lut:6d} "
                   f"FF {rep.ff:6d} ({rep.seconds:.0f} s)", flush=True)
             rows.append(row)
+            if save is not None:
+                save(rows)
     return rows
 
 
@@ -159,11 +164,15 @@ def _pe_raw_outputs(pe, y_row: np.ndarray) -> list[int]:
             for g in range(pe.passes)]
 
 
-def pnr_pe8(work: Path) -> dict[str, object]:
-    pe, _ = _pe8()
+def pnr_pe8(work: Path, timeout_s: float) -> dict[str, object]:
+    """The FFT-8 PE with one lane (FFT-8 -> MAC bank -> IFFT-8) on an LFE5U-45F, seed 1."""
+    cfg = QuantConfig.c_lstm()
+    pe = PE(_role(8, cfg), cfg, cfg.input, 1)
     write_atomic(work / "pe8_ecp5.v", to_verilog(pe, "pe8"))
-    rep = place_and_route_ecp5(work / "pe8_ecp5.v", "pe8", device="LFE5U-45F", seed=1, target_mhz=100.0)
-    return rep.to_dict()
+    rep = place_and_route_ecp5(work / "pe8_ecp5.v", "pe8", device="LFE5U-45F", seed=1, target_mhz=100.0,
+                               timeout_s=timeout_s)
+    return {"component": f"pe8 (k=8, {P_BLOCKS}x{Q_BLOCKS} blocks, 1 lane, ap_fixed<16,8>)",
+            "latency_cycles": pe.latency, **rep.to_dict()}
 
 
 PARTS = ("sim", "pnr", "synth")
@@ -180,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--parts", default=",".join(PARTS),
                     help="comma-separated parts to measure (sim, pnr, synth); others are kept from --out")
+    ap.add_argument("--pnr-timeout", type=float, default=3600.0, help="seconds per ECP5 tool run")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_rtl.json")
     args = ap.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
@@ -196,11 +206,11 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(out["sim_speed"], indent=1), flush=True)
             _save(args.out, out)
         if "pnr" in parts and not args.quick:
-            out["ecp5"] = pnr_pe8(work)
+            out["ecp5"] = pnr_pe8(work, args.pnr_timeout)
             print(json.dumps(out["ecp5"], indent=1), flush=True)
             _save(args.out, out)
         if "synth" in parts:
-            out["synth"] = synth_all(families, ks, work)
+            out["synth"] = synth_all(families, ks, work, lambda rows: _save(args.out, {**out, "synth": rows}))
             _save(args.out, out)
     print(f"wrote {args.out}")
 
