@@ -58,15 +58,15 @@ def test_mem_layout(tmp_path):
     meta = json.loads((tmp_path / "model.json").read_text())
     entry = meta["mem"]["layers.0.0.ih.weight.mem"]
     assert entry["bits"] == 16 and entry["words"] == len(lines) and meta["points"]["weight"]["frac"] == 8
-    assert meta["layers"][0][0]["ih"] | {} == {"in_features": 13, "out_features": 64, "bias": "layers.0.0.ih.bias",
-                                               "kind": "circulant", "block_size": 8, "p": 8, "q": 2}
+    assert meta["layers"][0][0]["ih"] == {"in_features": 13, "out_features": 64, "bias": "layers.0.0.ih.bias",
+                                          "kind": "circulant", "block_size": 8, "p": 8, "q": 2}
 
 
 def test_unbuildable_models_write_nothing(tmp_path):
     out = tmp_path / "out"
     im = export_model(_lstm({"input": 1}), QuantConfig.c_lstm())
-    with pytest.raises(ValueError, match=r"layers.0.0.ih: block size k=1 cannot be built: the RTL FFT needs one "
-                                         r"of \[2, 4, 8, 16, 32\]"):
+    with pytest.raises(ValueError, match=r"layers.0.0.ih: block size k=1 cannot be built: the RTL FFT "
+                                         r"needs one of \[2, 4, 8, 16, 32\]"):
         write_int_model(im, out)
     cfg = QuantConfig.c_lstm().with_formats(gate_acc=QFormat(16, 8, signed=False))
     with pytest.raises(ValueError, match="point 'gate_acc' has the unsigned format ap_ufixed<16,8"):
@@ -111,10 +111,10 @@ def test_mem_that_does_not_match_its_json_is_named(tmp_path):
 
 
 def _run_dir(tmp_path, block):
+    from rnnaccel.compress.roles import to_block_circulant
     from rnnaccel.train.checkpoint import save_checkpoint
     from rnnaccel.train.config import ModelConfig
     from rnnaccel.train.model import build_model
-    from rnnaccel.compress.roles import to_block_circulant
 
     cfg = ModelConfig(cell="lstm", hidden_size=16, proj_size=8, peepholes=True, num_layers=2)
     torch.manual_seed(0)
@@ -136,7 +136,8 @@ def test_cli_export_of_a_run_directory(tmp_path):
     assert "reloaded: identical outputs" in res.output
     im = export_model(model.rnn, QuantConfig.c_lstm())
     x = np.random.default_rng(3).integers(-900, 900, (2, 6, 13))
-    assert np.array_equal(run_int_model(load_int_model(tmp_path / "exp"), x).output, run_int_model(im, x).output)
+    back = load_int_model(tmp_path / "exp")
+    assert np.array_equal(run_int_model(back, x).output, run_int_model(im, x).output)
 
 
 def test_cli_bad_run_directories(tmp_path):
