@@ -135,3 +135,13 @@ def test_bad_lengths_are_named():
             run(np.array([5, 1]))
         with pytest.raises(ValueError, match="lengths must be 2 integers"):
             run(np.array([1, 2, 3]))
+
+
+def test_without_numba_the_numpy_engine_runs(monkeypatch):
+    from rnnaccel.ref import fast
+
+    im = export_model(_bench_shape("lstm"), QuantConfig.c_lstm())
+    monkeypatch.setattr(fast, "_kernels", lambda: None)
+    assert "numba is not installed" in fast_path_reason(im)
+    x = np.random.default_rng(4).integers(-700, 700, (2, 5, 13))
+    _same(run_fast(im, x, np.array([5, 3])), run_int_model(im, x, lengths=np.array([5, 3])))
