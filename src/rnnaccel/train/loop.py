@@ -30,6 +30,8 @@ __all__ = ["Dataset", "EpochRecord", "TrainResult", "batch_loss", "best_epoch", 
 
 ExtraLoss = Callable[[nn.Module], torch.Tensor]
 EpochCallback = Callable[["EpochRecord", nn.Module], None]
+StepHook = Callable[[nn.Module], None]
+OptimizerFactory = Callable[[list[nn.Parameter], float], torch.optim.Optimizer]
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def _augmented(data: Dataset, idx: list[int], config: Config, gen: torch.Generat
 
 
 def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config: Config, epoch: int,
-           extra_loss: ExtraLoss | None, bar: object | None) -> float:
+           extra_loss: ExtraLoss | None, bar: object | None, after_step: StepHook | None = None) -> float:
     o = config.optim
     torch.manual_seed(o.seed * 100_003 + epoch)  # dropout masks per epoch: resume replays them exactly
     gen = torch.Generator().manual_seed(o.seed * 1_000_003 + epoch)
@@ -189,6 +191,8 @@ def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), o.clip)
         optim.step()
+        if after_step is not None:
+            after_step(model)
         total, count = total + loss.item() * len(idx), count + len(idx)
         if bar is not None:
             bar.update(len(idx))
@@ -308,7 +312,9 @@ def _after_epoch(config: Config, model: nn.Module, history: list[EpochRecord]) -
 def train(config: Config, *, model: nn.Module | None = None,
           model_factory: Callable[[Config, int], nn.Module] | None = None,
           extra_loss: ExtraLoss | None = None, on_epoch: EpochCallback | None = None,
-          resume: bool = False, progress: bool = False, data: tuple | None = None) -> TrainResult:
+          resume: bool = False, progress: bool = False, data: tuple | None = None,
+          after_step: StepHook | None = None, optimizer: OptimizerFactory | None = None,
+          lr_at: Callable[[int], float] | None = None) -> TrainResult:
     """Train a phone recognizer; see docs/speech.md.
 
     ``model`` (an existing module, e.g. a dense model to fine-tune) or ``model_factory(config,
@@ -316,6 +322,9 @@ def train(config: Config, *, model: nn.Module | None = None,
     ρ/2‖W − Z + U‖²); ``on_epoch(record, model)`` runs after each epoch; ``resume`` continues from the
     checkpoint in ``config.out_dir``; ``data`` = ``load_data(config)`` to reuse loaded features.
     ``config.schedule`` sets the learning rate per epoch, early stopping and restoring the best epoch.
+    ``after_step(model)`` runs after every optimizer step (ADMM's proximal pull towards Z − U);
+    ``optimizer(params, lr)`` builds the optimizer instead of Adam (a fresh one per call of ``train``);
+    ``lr_at(epoch)`` replaces ``config.schedule``'s learning rate of each epoch (ADMM's per-iteration reset).
     """
     _check_schedule(config)
     train_set, evals, stats = data if data is not None else load_data(config)
@@ -323,19 +332,20 @@ def train(config: Config, *, model: nn.Module | None = None,
     if model is None:
         factory = model_factory or (lambda c, n: build_model(c.model, n))
         model = factory(config, train_set.feats[0].shape[1])
-    optim = torch.optim.Adam(model.parameters(), lr=config.optim.lr)
+    make = optimizer or (lambda params, lr: torch.optim.Adam(params, lr=lr))
+    optim = make(list(model.parameters()), config.optim.lr)
     identity = run_identity(config)
     start_epoch, history = _resume(config.out_dir, model, optim, identity) if resume else (0, [])
     norm = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std)}
     for epoch in range(start_epoch + 1, config.optim.epochs + 1):
         if _stop(history, config):
             break
-        lr = _lr(config, epoch, history)
+        lr = lr_at(epoch) if lr_at is not None else _lr(config, epoch, history)
         for group in optim.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
         bar = _bar(progress, len(train_set), epoch, config.optim.epochs)
-        loss = _epoch(model, optim, train_set, config, epoch, extra_loss, bar)
+        loss = _epoch(model, optim, train_set, config, epoch, extra_loss, bar, after_step)
         record = _record(epoch, loss, model, evals, config, t0)
         record = EpochRecord(record.epoch, record.loss, record.per, record.seconds, lr)
         history.append(record)
