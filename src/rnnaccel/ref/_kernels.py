@@ -195,15 +195,41 @@ def _butterflies_rounded(zr, zi, blk, k, s, twr, twi, pf, n, shift, up, lo, hi):
 
 
 @njit(**_JIT)
+def _max_abs(zr, zi, rows, n):
+    m = 0
+    for r in range(rows):
+        for b in range(n):
+            m = max(m, abs(zr[r, b]), abs(zi[r, b]))
+    return m
+
+
+@njit(**_JIT)
+def _exact_stages(zr, zi, rows, n, k, shift1, lo, hi):
+    """How many leading stages need no rounding: wired (W = 1, -j: stages 1 and 2), rounding shift 0,
+    and 2**s max|input| inside the format, so that no value can overflow (as ``ref.fft._fused_stages``)."""
+    if shift1 != 0:
+        return 0
+    amax, exact = _max_abs(zr, zi, rows, n), 0
+    while exact < 2 and (1 << exact) < k and (amax << (exact + 1)) <= min(hi, -lo):
+        exact += 1
+    return exact
+
+
+@njit(**_JIT)
 def _stages(zr, zi, nblk, role, shift1, pid, n, fmts, counts, flags):
     """Every stage of the transform of ``nblk`` blocks, each rounded to format ``pid``; one block at a
-    time, so that its rows stay in the L1 cache through all of its stages."""
+    time, so that its rows stay in the L1 cache through all of its stages. Leading stages whose
+    rounding provably changes nothing (:func:`_exact_stages`) are butterflies only."""
     prm, twr, twi = role[5], role[7], role[8]
     k, pf = prm[K], prm[PF]
     lo, hi, mode, wrap = fmts[pid, 1], fmts[pid, 2], fmts[pid, 3], fmts[pid, 4]
+    exact = _exact_stages(zr, zi, nblk * k, n, k, shift1, lo, hi)
     ovf, big = 0, 0
     for blk in range(nblk):
         for s in range(1, prm[NST] + 1):
+            if s <= exact:
+                _butterflies(zr, zi, blk, k, s, twr, twi, pf, n)
+                continue
             shift = shift1 if s == 1 else (pf if (1 << (s - 1)) > 2 else 0)
             if mode < 2 and wrap == 0 and shift >= 0:
                 up = (np.int64(1) << (shift - 1)) if (mode == 1 and shift > 0) else np.int64(0)
