@@ -168,3 +168,13 @@ def test_out_dir_that_is_a_file_is_an_error_naming_it(tmp_path):
     model = torch.nn.Linear(2, 2)
     with pytest.raises(ValueError, match=r"out_dir '.*file': cannot create the run directory"):
         save_checkpoint(blocker, 1, model, torch.optim.Adam(model.parameters()), {}, {})
+
+
+def test_train_into_an_out_dir_that_is_a_file_fails_before_training(tiny_corpus, tmp_path, monkeypatch):
+    import rnnaccel.train.loop as loop
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(loop, "_epoch", lambda *a, **k: pytest.fail("trained before checking out_dir"))
+    with pytest.raises(ValueError, match=r"out_dir '.*file': cannot create the run directory"):
+        train(_config(tiny_corpus, blocker))

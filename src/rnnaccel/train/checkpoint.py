@@ -23,8 +23,8 @@ import torch
 
 from rnnaccel.io import atomic_output, write_json_atomic
 
-__all__ = ["POINTER", "RESUMABLE_KEYS", "check_same_run", "load_checkpoint", "restore", "run_identity",
-           "save_checkpoint"]
+__all__ = ["POINTER", "RESUMABLE_KEYS", "check_same_run", "load_checkpoint", "restore", "run_dir",
+           "run_identity", "save_checkpoint"]
 
 POINTER = "checkpoint.json"
 _TENSOR_FILE = re.compile(r"epoch-[0-9]{1,9}\.safetensors")
@@ -65,7 +65,8 @@ def _check_finite(tensors: dict[str, torch.Tensor], where: str) -> None:
             raise ValueError(f"{where}: tensor {name} has NaN or Inf values")
 
 
-def _run_dir(out_dir: str | Path) -> Path:
+def run_dir(out_dir: str | Path) -> Path:
+    """``out_dir``, created; ValueError naming it when it cannot be (e.g. it is a regular file)."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -82,7 +83,7 @@ def save_checkpoint(out_dir: str | Path, epoch: int, model: torch.nn.Module, opt
     Non-finite weights are refused (ValueError), so the previous epoch's checkpoint stays the last one."""
     from safetensors.torch import save_file
 
-    out = _run_dir(out_dir)
+    out = run_dir(out_dir)
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
     _check_finite(tensors, f"epoch {epoch} (not saved; the previous checkpoint in {str(out)!r} is kept)")
     tensors |= _optim_tensors(optim) | {f"norm.{k}": v for k, v in norm.items()}

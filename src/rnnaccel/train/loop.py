@@ -20,7 +20,7 @@ from torch import nn
 
 from rnnaccel.data.features import FeatureStats, SplitFeatures, load_features
 from rnnaccel.train.augment import augment_utterance
-from rnnaccel.train.checkpoint import load_checkpoint, restore, run_identity, save_checkpoint
+from rnnaccel.train.checkpoint import load_checkpoint, restore, run_dir, run_identity, save_checkpoint
 from rnnaccel.train.config import Config
 from rnnaccel.train.decode import BLANK, beam_decode, frame_decode, greedy_decode, phone_error_rate
 from rnnaccel.train.model import build_model
@@ -334,6 +334,7 @@ def train(config: Config, *, model: nn.Module | None = None,
         model = factory(config, train_set.feats[0].shape[1])
     make = optimizer or (lambda params, lr: torch.optim.Adam(params, lr=lr))
     optim = make(list(model.parameters()), config.optim.lr)
+    run_dir(config.out_dir)  # an unusable out_dir fails now, not after the first epoch
     identity = run_identity(config)
     start_epoch, history = _resume(config.out_dir, model, optim, identity) if resume else (0, [])
     norm = {"mean": torch.from_numpy(stats.mean), "std": torch.from_numpy(stats.std)}
