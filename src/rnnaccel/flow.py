@@ -127,7 +127,6 @@ def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.M
 
 
 def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
-    from rnnaccel.compress import ADMMSchedule
     from rnnaccel.compress.pipeline import admm_flow, direct_flow
 
     a = cfg.admm
@@ -138,7 +137,7 @@ def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, lo
                            Path(cfg.out_dir) / f"direct-k{cfg.block_size}", progress, resume=True)
         stages = {"projected": flow.stages["projected"], "finetune": flow.stages["direct"]}
         return flow.model, {"method": "direct", "stages": stages, "residuals": []}
-    schedule = ADMMSchedule(a.iterations, a.epochs_per_iteration, a.rho0, a.rho_growth, a.rho_max)
+    schedule = a  # one schedule type: compress.admm.ADMMSchedule
     log(f"phase I: ADMM to block size {cfg.block_size} ({a.iterations} iterations, {a.finetune_epochs} "
         "fine-tuning epochs)")
     flow = admm_flow(dense, train_cfg, cfg.block_size, schedule, a.finetune_epochs, data,

@@ -13,9 +13,9 @@ def test_rho_schedule_geometric_and_capped():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"rho_growth": 0.5}, "rho_growth must be >= 1"),
-    ({"rho0": 0.0}, "need 0 < rho0 <= rho_max"),
-    ({"iterations": 0}, "iterations must be an int >= 1"),
+    ({"rho_growth": 0.5}, "rho_growth"),
+    ({"rho0": 0.0}, "rho0"),
+    ({"iterations": 0}, "iterations"),
 ])
 def test_schedule_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -28,7 +28,7 @@ def _least_squares_admm(k: int, iterations: int) -> tuple[LSTM, ADMMState, dict]
     x = torch.randn(64, 12)
     targets = {r.key: torch.randn_like(r.module.weight) for r in iter_roles(model)}
     state = ADMMState(model, {"input": k, "recurrent": k, "projection": k},
-                      ADMMSchedule(iterations, rho0=0.5, rho_growth=1.5, rho_max=50.0))
+                      ADMMSchedule(iterations=iterations, rho0=0.5, rho_growth=1.5, rho_max=50.0))
     weights = [r.module.weight for r in state.roles]
     for _ in range(iterations):
         opt = torch.optim.SGD(weights, lr=0.05)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
+from rnnaccel.compress.admm import ADMMSchedule
 from rnnaccel.configfile import load_config_file
 from rnnaccel.shape import ROLES, BlockSizes, RnnShape
 
@@ -43,15 +44,7 @@ class TrainSettings(_Strict):
     qat_train_utterances: int | None = Field(default=160, ge=1)
 
 
-class ADMMSettings(_Strict):
-    """ADMM schedule (assumed defaults: E-RNN's ρ and epochs are not published)."""
-
-    iterations: int = Field(default=4, ge=1)
-    epochs_per_iteration: int = Field(default=1, ge=1)
-    rho0: float = Field(default=0.02, gt=0)
-    rho_growth: float = Field(default=3.0, ge=1)
-    rho_max: float = Field(default=10.0, gt=0)
-    finetune_epochs: int = Field(default=2, ge=0)
+ADMMSettings = ADMMSchedule  # the one ADMM schedule type (rnnaccel.compress.admm); old name kept
 
 
 class GridConfig(_Strict):
@@ -105,7 +98,7 @@ class CompressConfig(_Strict):
     results: str = "results/compress.json"
     grid: GridConfig = GridConfig()
     train: TrainSettings = TrainSettings()
-    admm: ADMMSettings = ADMMSettings()
+    admm: ADMMSchedule = ADMMSchedule()
 
     @model_validator(mode="after")
     def _buildable(self) -> CompressConfig:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rnnaccel.compress.admm import ADMMSchedule, ADMMState, IterationLog
+from rnnaccel.compress.admm import ADMMSchedule, ADMMState, IterationLog, write_admm_log
 from rnnaccel.compress.prune import prune_model
 from rnnaccel.compress.roles import to_block_circulant
 from rnnaccel.io import atomic_output
@@ -52,7 +52,7 @@ def _with(config, out_dir: Path, epochs: int):
 
 
 def _records(result) -> list[dict]:
-    return [{"epoch": r.epoch, "loss": r.loss, "per": r.per} for r in result.history]
+    return [{"epoch": r.epoch, "loss": r.loss, "per": r.per, "lr": r.lr} for r in result.history]
 
 
 def _train(config, model: nn.Module, data: tuple, progress: bool, **kw):
@@ -96,33 +96,48 @@ def load_model(config, input_size: int, block_size: BlockSizeSpec, path: str | P
 
 
 def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADMMSchedule,
-              finetune_epochs: int, data: tuple, out_dir: str | Path, progress: bool = False) -> FlowResult:
-    """ADMM W/Z/U iterations on a copy of ``dense``, hard projection onto Z, then fine-tuning of the
-    defining vectors (papers.md "ADMM"). ``finetune_epochs = 0`` skips fine-tuning."""
+              finetune_epochs: int | None, data: tuple, out_dir: str | Path,
+              progress: bool = False) -> FlowResult:
+    """ADMM W/Z/U iterations on a copy of ``dense`` (``schedule``: ρ, Z/U interval, W-step kind, LR reset
+    per iteration), hard projection onto Z, then fine-tuning of the defining vectors with a fresh
+    optimizer (papers.md "ADMM"). ``finetune_epochs`` None: the schedule's; 0 skips fine-tuning. The
+    residual log (JSON + PNG) is written to ``out_dir/admm``."""
     model = copy.deepcopy(dense)
     state = ADMMState(model, block_size, schedule)
     bar = _admm_bar(progress, schedule.iterations)
 
     def on_epoch(record, _model) -> None:
-        if record.epoch % schedule.epochs_per_iteration == 0:
+        if schedule.is_update_epoch(record.epoch):
             entry = state.step()
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(residual=f"{entry.residual:.4f}", rho=f"{entry.rho:g}")
 
-    out = Path(out_dir)
-    epochs = schedule.iterations * schedule.epochs_per_iteration
-    w_step = _train(_with(config, out / "admm", epochs), model, data, progress,
-                    extra_loss=state.penalty, on_epoch=on_epoch)
+    out, base = Path(out_dir), config.optim.lr
+    proximal = schedule.w_step == "proximal"
+    hook = {"after_step": state.proximal_step} if proximal else {"extra_loss": state.penalty}
+    w_step = _train(_with(config, out / "admm", schedule.admm_epochs), model, data, progress,
+                    on_epoch=on_epoch, optimizer=schedule.make_optimizer,
+                    lr_at=lambda e: schedule.lr_of(e, base), **hook)
     if bar is not None:
         bar.close()
     state.hard_project()
+    write_admm_log(state.log, out / "admm")
     result = FlowResult(model, {"admm": _records(w_step)}, list(state.log))
     result.stages["projected"] = [{"per": _evaluate_all(model, config, data)}]
-    if finetune_epochs:
-        ft = _train(_with(config, out / "finetune", finetune_epochs), model, data, progress)
+    epochs = schedule.finetune_epochs if finetune_epochs is None else finetune_epochs
+    if epochs:
+        ft_lr = None if schedule.finetune_lr is None else (lambda _e: schedule.finetune_lr)
+        ft = _train(_with(config, out / "finetune", epochs), model, data, progress,
+                    optimizer=_finetune_optimizer, lr_at=ft_lr)
         result.stages["finetune"] = _records(ft)
     return result
+
+
+def _finetune_optimizer(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """A fresh Adam over the projected model's parameters (no moments carried over from the W-step:
+    the authors "reinitialize optimizer to reset momentum" after the hard projection)."""
+    return torch.optim.Adam(params, lr=lr)
 
 
 def _admm_bar(progress: bool, iterations: int) -> object | None:

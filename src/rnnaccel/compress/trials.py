@@ -13,7 +13,6 @@ from pathlib import Path
 
 from torch import nn
 
-from rnnaccel.compress.admm import ADMMSchedule
 from rnnaccel.compress.config import ADMMSettings, TrainSettings
 from rnnaccel.compress.cost import model_cost
 from rnnaccel.compress.pipeline import (
@@ -187,7 +186,7 @@ class TrialRunner:
         dense = self.model(TrialSpec(spec.cell, spec.hidden))
         s, a = self.settings, self.admm
         if spec.method == "admm":
-            schedule = ADMMSchedule(a.iterations, a.epochs_per_iteration, a.rho0, a.rho_growth, a.rho_max)
+            schedule = a  # one schedule type: compress.admm.ADMMSchedule
             return admm_flow(dense, config, spec.block_size, schedule, a.finetune_epochs, self.data(), out,
                              self.progress)
         if spec.method == "direct":
