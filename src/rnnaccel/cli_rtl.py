@@ -92,3 +92,49 @@ def pe(block_size: int, fmt_text: str, out_dir: Path, lanes: int, out_blocks: in
     for fam, r in reports.items():
         click.echo(f"{fam}: DSP {r.dsp}  BRAM18 {r.bram18}  LUT {r.lut}  FF {r.ff}  (yosys {r.version}; "
                    "LUT/FF differ from Vivado)")
+
+
+@rtl.command("build")
+@click.option("--shape", required=True,
+              help="'lstm:IN:HIDDEN' (peepholes) or 'gru:IN:HIDDEN', random weights.")
+@click.option("--block-size", "-k", "block_size", type=int, default=8, show_default=True,
+              help="Circulant block size k (divides HIDDEN).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and input frames.")
+@click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
+@click.option("--frames", type=int, default=8, show_default=True, help="Input frames of the testbench.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for top.v, vectors.json, cocotb_top.py, synth.ys, design.json.")
+def build(shape: str, block_size: int, seed: int, parallel: int, frames: int, out_dir: Path) -> None:
+    """Generate the layer accelerator (Verilog), its cocotb/Icarus testbench with rnnaccel.ref's
+    expected outputs, and a Yosys synthesis script (16-bit ap_fixed<16,8> datapath)."""
+    from rnnaccel.rtl.build import build_shape, write_design
+
+    try:
+        kind, d, cfg, x = build_shape(shape, block_size, seed, frames=frames)
+        design = write_design(out_dir, kind, d, cfg, x, parallel, {"seed": seed, "shape": shape})
+    except (ValueError, TypeError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {out_dir}: {design['kind']} {design['input_size']}->{design['hidden_size']}, "
+               f"k={design['block_size']}, P={parallel}, {frames} frames, "
+               f"{design['schedule_cycles_per_frame']} cycles/frame (schedule)")
+
+
+@rtl.command("sim")
+@click.argument("design_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print sim.json instead of a summary.")
+def sim(design_dir: Path, as_json: bool) -> None:
+    """Run an 'rnnaccel rtl build' directory's testbench in Icarus; writes DIR/sim.json."""
+    from rnnaccel.rtl.build import run_sim
+    from rnnaccel.rtl.synth import ToolNotFound
+
+    try:
+        doc = run_sim(design_dir)
+    except (ValueError, ToolNotFound) as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(f"bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles/frame "
+                   f"{doc['cycles_per_frame']} (schedule {doc['schedule_cycles_per_frame']})")
+    if not doc["bit_exact"]:
+        raise click.ClickException(f"simulation failed: {doc['failure'] or 'see sim_build/top.results.xml'}")

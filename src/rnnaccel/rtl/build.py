@@ -1,0 +1,170 @@
+"""Generate a layer accelerator (:class:`rnnaccel.rtl.top.LayerTop`) with its Icarus/cocotb
+testbench, and run it: ``rnnaccel rtl build`` / ``rnnaccel rtl sim``.
+
+``build_shape`` makes a seeded random-weight layer (``lstm:IN:HIDDEN`` with peepholes, or
+``gru:IN:HIDDEN``), random input frames of the input point, and the expected outputs from
+:func:`rnnaccel.ref.engine.run_direction`; ``write_design`` validates everything first, then writes
+(atomically) into DIR:
+
+- ``top.v``: the Verilog (Amaranth, hierarchy kept: pe_ih, pe_hh, unit, their FFT/MAC/IFFT/PWL);
+- ``vectors.json``: raw input frames, expected raw outputs, code width, frame count, cycle bound;
+- ``cocotb_top.py``: the testbench (fails at the first differing frame, point and value);
+- ``synth.ys``: the Yosys script (``synth_xilinx -family xcu``), ``design.json``: the parameters.
+
+``run_sim`` compiles and runs it in Icarus and writes ``DIR/sim.json``: ``bit_exact``, ``frames``,
+``cycles_per_frame`` (measured, between consecutive output frames) and ``schedule_cycles_per_frame``
+(:func:`rnnaccel.rtl.top.top_cycles`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from rnnaccel.quant.config import QuantConfig
+
+__all__ = ["build_shape", "parse_shape", "run_sim", "write_design"]
+
+_TB = Path(__file__).parent / "testbench" / "cocotb_top.py"
+_FILES = ("top.v", "vectors.json", "cocotb_top.py", "synth.ys", "design.json")
+
+
+def parse_shape(text: str) -> tuple[str, int, int]:
+    """``lstm:IN:HIDDEN`` / ``gru:IN:HIDDEN`` -> (kind, in, hidden); ValueError naming the text."""
+    parts = str(text).split(":")
+    if len(parts) == 4:
+        raise ValueError(f"shape {text!r}: a projection (4th field) is not built by the layer top yet")
+    if len(parts) != 3 or parts[0] not in ("lstm", "gru") or not all(p.isdigit() for p in parts[1:]):
+        raise ValueError(f"shape {text!r} must be 'lstm:IN:HIDDEN' or 'gru:IN:HIDDEN' (positive ints)")
+    kind, n_in, hidden = parts[0], int(parts[1]), int(parts[2])
+    if n_in < 1 or hidden < 1:
+        raise ValueError(f"shape {text!r}: IN and HIDDEN must be >= 1")
+    return kind, n_in, hidden
+
+
+def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | None = None, frames: int = 8):
+    """(kind, IntDirection, config, input frames (frames, IN)) of a seeded random layer."""
+    import torch
+
+    from rnnaccel.nn import GRU, LSTM
+    from rnnaccel.ref.export import export_model
+    from rnnaccel.rtl.fixed import check_block_size
+    from rnnaccel.rtl.vectors import random_codes
+
+    kind, n_in, hidden = parse_shape(text)
+    k = check_block_size(block_size)
+    if hidden % k:
+        raise ValueError(f"HIDDEN={hidden} must be a multiple of --block-size {k} (the gate buffers' blocks)")
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
+    cfg = config or QuantConfig.c_lstm()
+    torch.manual_seed(seed)
+    net = (LSTM(n_in, hidden, block_size=k, peephole=True) if kind == "lstm"
+           else GRU(n_in, hidden, block_size=k))
+    d = export_model(net, cfg).layers[0][0]
+    x = random_codes(cfg.input, (frames, n_in), np.random.default_rng(seed)) // 4
+    return kind, d, cfg, x
+
+
+_DUMP_REG = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
+
+
+def icarus_friendly(verilog: str) -> str:
+    """Yosys's Verilog reads a never-changing ``dump_module`` register in every ``always @*`` so that
+    simulators evaluate them at time 0; Icarus does not count the declaration's initial value as an
+    event, so comb outputs of states that never change (an FSM held in its reset state) stay X.
+    Toggling that register at 1 ns triggers every such block once; synthesis is unaffected."""
+    return _DUMP_REG.sub(lambda mt: f"reg {mt.group(1)} = 0;\n  initial #1 {mt.group(1)} = 1;", verilog)
+
+
+def _synth_script() -> str:
+    return ("read_verilog top.v\nsynth_xilinx -family xcu -top top\n"
+            "tee -o synth_xcu.json stat -json\n")
+
+
+def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, lanes: int = 1,
+                 meta: dict | None = None) -> dict:
+    """Validate, then write the design files into ``out``; returns design.json's content."""
+    from rnnaccel.rtl.sim import pack
+    from rnnaccel.rtl.synth import to_verilog, write_atomic
+    from rnnaccel.rtl.top import LayerTop, reference_frames, top_cycles
+
+    if not isinstance(lanes, int) or lanes < 1:
+        raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
+    top = LayerTop(kind, d, config, config.input, lanes)
+    want = reference_frames(kind, d, config, x)
+    inputs = [str(pack(top.i.payload.shape(), [int(v) for v in row])) for row in x]
+    expected = [str(pack(top.o.payload.shape(), [int(v) for v in row])) for row in want]
+    verilog = icarus_friendly(to_verilog(top, "top"))  # everything is built before the first file is written
+    cycles = top_cycles(top)
+    vectors = {"inputs": inputs, "expected": expected, "code_bits": config.hidden.bits,
+               "codes": d.hidden_size, "max_cycles": 4 * cycles * (len(x) + 2)}
+    design = {"kind": kind, "input_size": d.ih.in_features, "hidden_size": d.hidden_size,
+              "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
+              "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
+              **(meta or {})}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "top.v", verilog)
+    write_atomic(out / "vectors.json", json.dumps(vectors))
+    write_atomic(out / "cocotb_top.py", _TB.read_text())
+    write_atomic(out / "synth.ys", _synth_script())
+    write_atomic(out / "design.json", json.dumps(design, indent=2))
+    return design
+
+
+def _load(out: Path) -> dict:
+    missing = [f for f in _FILES if not (Path(out) / f).is_file()]
+    if missing:
+        raise ValueError(f"{out} is not an 'rnnaccel rtl build' directory: missing {missing}")
+    try:
+        return json.loads((Path(out) / "design.json").read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{Path(out) / 'design.json'} is not valid JSON: {e}") from None
+
+
+def _failed_run(xml: Path):
+    from rnnaccel.rtl.icarus import IcarusRun
+
+    if not xml.is_file():
+        raise ValueError(f"Icarus/cocotb run wrote no results file {xml}: see the log above")
+    return IcarusRun(1, 1, 0.0, xml)
+
+
+def _failure(xml: Path) -> str | None:
+    """The first failure message of a cocotb results file (the testbench's first differing frame)."""
+    import xml.etree.ElementTree as ET
+
+    for el in ET.parse(xml).iter():
+        if el.tag in ("failure", "error"):
+            return el.attrib.get("message", "failed")
+    return None
+
+
+def run_sim(out: Path) -> dict:
+    """Compile and run ``out``'s testbench in Icarus; writes and returns ``out/sim.json``."""
+    from rnnaccel.rtl.icarus import build_icarus, run_cocotb
+    from rnnaccel.rtl.synth import write_atomic
+
+    out = Path(out).resolve()
+    design = _load(out)
+    build, cycles = out / "sim_build", out / "vectors.cycles.json"
+    cycles.unlink(missing_ok=True)
+    shutil.rmtree(build, ignore_errors=True)
+    runner = build_icarus(out / "top.v", "top", build)
+    try:
+        run = run_cocotb(runner, "top", out / "vectors.json", out, build, module="cocotb_top")
+    except SystemExit:  # cocotb's runner exits when a test fails; its results file says which
+        run = _failed_run(build / "top.results.xml")
+    outs = json.loads(cycles.read_text())["out_cycles"] if run.failed == 0 and cycles.is_file() else []
+    diffs = np.diff(outs).tolist() if len(outs) > 1 else []
+    doc = {"bit_exact": run.failed == 0 and len(outs) == design["frames"], "frames": len(outs),
+           "cycles_per_frame": (diffs[-1] if diffs else None), "cycles_between_frames": diffs,
+           "schedule_cycles_per_frame": design["schedule_cycles_per_frame"],
+           "sim_seconds": run.seconds, "failure": _failure(run.results_xml), "design": design}
+    write_atomic(out / "sim.json", json.dumps(doc, indent=2))
+    return doc

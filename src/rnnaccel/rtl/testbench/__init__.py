@@ -1,0 +1,3 @@
+"""cocotb testbenches copied next to the generated Verilog by :mod:`rnnaccel.rtl.build`."""
+
+__all__: list[str] = []
