@@ -135,6 +135,7 @@ def sim(design_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2))
     else:
         click.echo(f"bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles/frame "
-                   f"{doc['cycles_per_frame']} (schedule {doc['schedule_cycles_per_frame']})")
+                   f"{doc['cycles_per_frame']} (schedule {doc['schedule_cycles_per_frame']}, "
+                   f"hw.fpga model {doc['model_cycles_per_frame']})")
     if not doc["bit_exact"]:
         raise click.ClickException(f"simulation failed: {doc['failure'] or 'see sim_build/top.results.xml'}")

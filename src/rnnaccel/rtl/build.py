@@ -12,8 +12,8 @@ testbench, and run it: ``rnnaccel rtl build`` / ``rnnaccel rtl sim``.
 - ``synth.ys``: the Yosys script (``synth_xilinx -family xcu``), ``design.json``: the parameters.
 
 ``run_sim`` compiles and runs it in Icarus and writes ``DIR/sim.json``: ``bit_exact``, ``frames``,
-``cycles_per_frame`` (measured, between consecutive output frames) and ``schedule_cycles_per_frame``
-(:func:`rnnaccel.rtl.top.top_cycles`).
+``cycles_per_frame`` (measured, between consecutive output frames), ``schedule_cycles_per_frame``
+(:func:`rnnaccel.rtl.top.top_cycles`) and ``model_cycles_per_frame`` (:func:`model_cycles`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 
 from rnnaccel.quant.config import QuantConfig
 
-__all__ = ["build_shape", "parse_shape", "run_sim", "write_design"]
+__all__ = ["build_shape", "icarus_friendly", "model_cycles", "parse_shape", "run_sim", "write_design"]
 
 _TB = Path(__file__).parent / "testbench" / "cocotb_top.py"
 _FILES = ("top.v", "vectors.json", "cocotb_top.py", "synth.ys", "design.json")
@@ -81,6 +81,21 @@ def icarus_friendly(verilog: str) -> str:
     return _DUMP_REG.sub(lambda mt: f"reg {mt.group(1)} = 0;\n  initial #1 {mt.group(1)} = 1;", verilog)
 
 
+def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
+    """``rnnaccel.hw.fpga``'s stage cycles (gate, elementwise, projection) of this design: two PEs
+    (ih, hh) of ``lanes`` lanes, one elementwise lane; a single stream's recurrence runs one frame
+    per sum of stages (the model's latency), which is what the sequential top does."""
+    from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts
+    from rnnaccel.hw.fpga.model import _layer_stages
+    from rnnaccel.hw.fpga.workload import LayerWork
+
+    k, h = d.ih.block_size, d.hidden_size
+    work = LayerWork((4 if kind == "lstm" else 3) * h, d.ih.in_features, d.hh.in_features, h, 0)
+    design = CirculantDesign(block_gate=k, block_proj=k, pe_gate=2, lanes_gate=lanes, pe_proj=1,
+                             lanes_proj=1, elem_lanes=1)
+    return tuple(int(c) for c in _layer_stages(work, design, LogicCosts()))
+
+
 def _synth_script() -> str:
     return ("read_verilog top.v\nsynth_xilinx -family xcu -top top\n"
             "tee -o synth_xcu.json stat -json\n")
@@ -100,12 +115,13 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
     inputs = [str(pack(top.i.payload.shape(), [int(v) for v in row])) for row in x]
     expected = [str(pack(top.o.payload.shape(), [int(v) for v in row])) for row in want]
     verilog = icarus_friendly(to_verilog(top, "top"))  # everything is built before the first file is written
-    cycles = top_cycles(top)
+    cycles, stages = top_cycles(top), model_cycles(kind, d, lanes)
     vectors = {"inputs": inputs, "expected": expected, "code_bits": config.hidden.bits,
                "codes": d.hidden_size, "max_cycles": 4 * cycles * (len(x) + 2)}
     design = {"kind": kind, "input_size": d.ih.in_features, "hidden_size": d.hidden_size,
               "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
               "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
+              "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages),
               **(meta or {})}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +181,7 @@ def run_sim(out: Path) -> dict:
     doc = {"bit_exact": run.failed == 0 and len(outs) == design["frames"], "frames": len(outs),
            "cycles_per_frame": (diffs[-1] if diffs else None), "cycles_between_frames": diffs,
            "schedule_cycles_per_frame": design["schedule_cycles_per_frame"],
+           "model_cycles_per_frame": design["model_cycles_per_frame"],
            "sim_seconds": run.seconds, "failure": _failure(run.results_xml), "design": design}
     write_atomic(out / "sim.json", json.dumps(doc, indent=2))
     return doc
