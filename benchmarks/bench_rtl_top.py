@@ -1,0 +1,65 @@
+"""Benchmark of the layer top: `rtl build` time, Icarus simulation frames/s (cocotb) beside
+Amaranth's simulator on the same design and frames (the peer, same run), and the schedule's and
+hw.fpga's cycles per frame. Writes JSON (default results/bench_rtl_top.json).
+
+    python3 benchmarks/bench_rtl_top.py [--shape lstm:16:16] [-k 8] [--parallel 1] [--frames 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnaccel.rtl.build import build_shape, run_sim, write_design
+from rnnaccel.rtl.sim import pack, run_stream, unpack
+from rnnaccel.rtl.synth import write_atomic
+from rnnaccel.rtl.top import LayerTop, reference_frames, top_cycles
+
+
+def _amaranth(kind, d, cfg, x, lanes) -> tuple[float, bool]:
+    top = LayerTop(kind, d, cfg, cfg.input, lanes)
+    raws = [pack(top.i.payload.shape(), [int(v) for v in row]) for row in x]
+    start = time.perf_counter()
+    run = run_stream(top, raws, len(x), max_cycles=4 * len(x) * top_cycles(top))
+    seconds = time.perf_counter() - start
+    got = np.array([unpack(top.o.payload.shape(), r) for r in run.outputs])
+    return seconds, bool((got == reference_frames(kind, d, cfg, x)).all())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shape", default="lstm:16:16")
+    ap.add_argument("-k", "--block-size", type=int, default=8)
+    ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--out", type=Path, default=Path("results/bench_rtl_top.json"))
+    a = ap.parse_args()
+    kind, d, cfg, x = build_shape(a.shape, a.block_size, 0, frames=a.frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        write_design(Path(tmp), kind, d, cfg, x, a.parallel)
+        build_s = time.perf_counter() - start
+        sim = run_sim(Path(tmp))
+    am_s, am_exact = _amaranth(kind, d, cfg, x, a.parallel)
+    doc = {"shape": a.shape, "block_size": a.block_size, "parallel": a.parallel, "frames": a.frames,
+           "build_seconds": round(build_s, 3), "icarus_seconds": sim["sim_seconds"],
+           "icarus_frames_per_s": round(a.frames / sim["sim_seconds"], 2),
+           "icarus_bit_exact": sim["bit_exact"], "amaranth_seconds": round(am_s, 3),
+           "amaranth_frames_per_s": round(a.frames / am_s, 2), "amaranth_bit_exact": am_exact,
+           "icarus_over_amaranth_speed": round(am_s / sim["sim_seconds"], 3),
+           "cycles_per_frame": sim["cycles_per_frame"],
+           "schedule_cycles_per_frame": sim["schedule_cycles_per_frame"],
+           "model_cycles_per_frame": sim["model_cycles_per_frame"],
+           "note": "icarus_seconds includes cocotb start-up and Icarus elaboration"}
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(a.out, json.dumps(doc, indent=2))
+    print(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()
