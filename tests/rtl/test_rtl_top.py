@@ -46,6 +46,15 @@ def test_layer_top_matches_ref(kind, k, lanes, peephole, name):
     assert np.diff(run.out_cycles).tolist() == [top_cycles(top)] * (len(x) - 1)
 
 
+def test_backward_direction_is_the_same_top_fed_last_frame_first():
+    cfg, rng = CONFIGS["ap_fixed<12,4>"], np.random.default_rng(7)
+    d = export_model(GRU(8, 8, block_size=4, bidirectional=True), cfg).layers[0][1]
+    x = random_codes(cfg.input, (4, 8), rng) // 4
+    want = reference_frames("gru", d, cfg, x, reverse=True)
+    got, _ = _run(LayerTop("gru", d, cfg, cfg.input, 2), x[::-1])
+    assert (got[::-1] == want).all()
+
+
 def test_layer_top_rejects_what_it_cannot_build():
     cfg = CONFIGS["ap_fixed<12,4>"]
     torch.manual_seed(0)

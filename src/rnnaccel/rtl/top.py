@@ -208,14 +208,14 @@ def top_cycles(top: LayerTop) -> int:
 
 
 def reference_frames(kind: str, d: IntDirection, config: QuantConfig, x: np.ndarray,
-                     in_frac: int | None = None) -> np.ndarray:
-    """Forward-direction output codes (time, hidden) of frames ``x`` (time, in) at ``in_frac``
-    (default: the input point's)."""
+                     in_frac: int | None = None, reverse: bool = False) -> np.ndarray:
+    """Output codes (time, hidden) of one direction over frames ``x`` (time, in) at ``in_frac``
+    (default: the input point's); ``reverse``: the backward direction (last frame first)."""
     from rnnaccel.quant.config import QPoint
     from rnnaccel.ref.engine import Engine, Fx, run_direction
 
     frac = config.input.frac if in_frac is None else in_frac
     seq = Fx(np.asarray(x, np.int64)[:, None, :], frac)
-    out, _ = run_direction(kind, d, seq, Engine(config), out_point=QPoint.HIDDEN)
+    out, _ = run_direction(kind, d, seq, Engine(config), reverse=reverse, out_point=QPoint.HIDDEN)
     return out[:, 0, :]
 
