@@ -55,6 +55,18 @@ def test_backward_direction_is_the_same_top_fed_last_frame_first():
     assert (got[::-1] == want).all()
 
 
+def test_two_layers_as_two_tops_match_the_whole_model():
+    from rnnaccel.ref.engine import run_int_model
+
+    cfg, rng = CONFIGS["ap_fixed<16,8>"], np.random.default_rng(3)
+    torch.manual_seed(3)
+    model = export_model(LSTM(8, 8, num_layers=2, block_size=4, peephole=True), cfg)
+    x = random_codes(cfg.input, (3, 8), rng) // 4
+    h1, _ = _run(LayerTop("lstm", model.layers[0][0], cfg, cfg.input), x)
+    h2, _ = _run(LayerTop("lstm", model.layers[1][0], cfg, cfg.hidden), h1)
+    assert (h2 == run_int_model(model, x[None]).output[0]).all()
+
+
 def test_layer_top_rejects_what_it_cannot_build():
     cfg = CONFIGS["ap_fixed<12,4>"]
     torch.manual_seed(0)
