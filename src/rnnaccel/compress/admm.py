@@ -232,14 +232,12 @@ def write_admm_log(log: list[IterationLog], out_dir: str | Path, plot: bool = Tr
 
 def plot_residuals(log: list[IterationLog], path: str | Path) -> Path:
     """A PNG of ‖W − Z‖/‖W‖ per role (and in total) against the Z/U update, log scale (matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     from rnnaccel.io import atomic_output
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     steps = [e.iteration + 1 for e in log]
     for key in log[0].residual_per_role:
         ax.plot(steps, [max(e.residual_per_role[key], 1e-12) for e in log], lw=1, label=key)
@@ -249,5 +247,4 @@ def plot_residuals(log: list[IterationLog], path: str | Path) -> Path:
     fig.tight_layout()
     with atomic_output(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
     return Path(path)

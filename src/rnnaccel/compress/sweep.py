@@ -206,14 +206,16 @@ class Sweep:
                    "table": [_brief(r, base) for r in rows], "warnings": _warnings(base),
                    "notes": list(self.study.notes), "study": {"storage": self.storage, "name": "compress",
                                                               "sampler": self.sampler_name or c.strategy}}
-        _write(c.results, {"config": c.model_dump(), "summary": summary, "trials": rows})
+        _write(c.results, {"config": c.model_dump(), "summary": summary, "trials": rows})  # Phase1Result
         return summary
 
 
 def _write(path: str, payload: dict) -> None:
-    from rnnaccel.io import write_json_atomic  # strict JSON (NaN -> null), atomic, 0644
+    """Write the typed Phase I result (rnnaccel.compress.result; strict JSON, atomic, 0644)."""
+    from rnnaccel.compress.result import Phase1Result, trial_from_row
 
-    write_json_atomic(path, payload)
+    trials = [trial_from_row(row) for row in payload["trials"]]
+    Phase1Result(config=payload["config"], summary=payload["summary"], trials=trials).write(path)
 
 
 def _warnings(base: float) -> list[str]:

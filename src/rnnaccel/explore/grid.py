@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,17 +31,12 @@ def build_points(config: ExploreConfig) -> dict[str, np.ndarray]:
 
 
 def load_phase1(path: str | Path) -> list[dict]:
-    """Trials of a Phase I results JSON: {"trials": [{"cell", "hidden", "block_sizes": {"gates",
-    "proj"}, "bits", "per"}]}; ValueError names the first malformed trial."""
-    data = json.loads(Path(path).read_text())
-    trials = data.get("trials") if isinstance(data, dict) else None
-    if not isinstance(trials, list):
-        raise ValueError(f"Phase I results {str(path)!r} must be an object with a 'trials' list")
-    for i, trial in enumerate(trials):
-        missing = {"cell", "hidden", "block_sizes", "bits", "per"} - set(trial)
-        if missing or "gates" not in trial.get("block_sizes", {}):
-            raise ValueError(f"Phase I trial {i} lacks {sorted(missing) or ['block_sizes.gates']}")
-    return trials
+    """Trials of a Phase I result (``rnnaccel.compress.result.Phase1Result``, as ``rnnaccel compress``
+    writes it, or hand-written ``{"trials": [{"cell", "hidden", "block_sizes": {"gates", "proj"},
+    "bits", "per"}]}``) that have one gate block size; ValueError names the first malformed trial."""
+    from rnnaccel.compress.result import load_phase1_result
+
+    return load_phase1_result(path).explore_trials()
 
 
 def per_column(points: dict[str, np.ndarray], config: ExploreConfig, trials: list[dict]) -> np.ndarray:
