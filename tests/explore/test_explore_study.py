@@ -8,35 +8,12 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_explore_sweep import SMALL  # the same small sweep as the grid tests
 
 from rnnaccel.cli import main
 from rnnaccel.explore import explore, load_explore_config, pareto_front_naive
 from rnnaccel.explore.run import plot_groups
 from rnnaccel.report.plots import pareto_figure
-
-SMALL = """
-[model]
-input_size = 40
-hidden_size = 128
-proj_size = 64
-
-[sweep]
-cell = ["lstm", "gru"]
-device = ["ku060", "vx690t"]
-block_gate = [1, 8]
-block_proj = [4]
-pe_gate = [1, 64]
-lanes_gate = [8]
-pe_proj = [2]
-lanes_proj = [4]
-elem_lanes = [8]
-ii = [1, 2]
-weight_bits = [8, 16]
-data_bits = [16]
-
-[output]
-plot = true
-"""
 
 
 def _config(tmp_path, extra=""):
