@@ -5,6 +5,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from study_fakes import FakeRunner  # PER grows with block size (Observation 1), falls with hidden size
 
 from rnnaccel.cli import main
 from rnnaccel.compress.config import ADMMSettings, CompressConfig, GridConfig, load_compress_config
@@ -33,27 +34,6 @@ def test_select_cheapest_errors():
         select_cheapest([], 0.2, -1)
     with pytest.raises(ValueError, match="cost must be 'storage_bytes' or 'mults_per_frame', got 'area'"):
         select_cheapest([], 0.2, 1.0, cost="area")
-
-
-class FakeRunner:
-    """PER grows with block size (Observation 1) and falls with hidden size; cost = params-like."""
-
-    def __init__(self):
-        self.calls = []
-
-    def estimate(self, spec):
-        k = spec.block_size or 1
-        bits = {"float": 32, "16bit": 16, "12bit": 12}[spec.quant]
-        return {"storage_bytes": spec.hidden * 100 * bits // (8 * k),
-                "mults_per_frame": spec.hidden * 100 // k}
-
-    def run(self, spec):
-        self.calls.append(spec.trial_id)
-        k = spec.block_size or 1
-        per = 0.20 + 0.004 * (k - 1) - 0.0001 * spec.hidden + (0.001 if spec.quant == "12bit" else 0)
-        per += 0.01 if spec.cell == "gru" else 0
-        return {"trial": spec.trial_id, "spec": spec.as_dict(), "per": per, "params": 1,
-                **self.estimate(spec)}
 
 
 def test_reduced_strategy_runs_fewer_trials_and_settles_block_size_first():
