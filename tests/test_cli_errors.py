@@ -164,7 +164,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_unexpected_exceptions_are_one_line_internal_errors(monkeypatch):
-    import rnnaccel.cli_info as cli_info
+    import rnnaccel.cli.info as cli_info
 
     def boom(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from rnnaccel.cli_rtl import rtl
+from rnnaccel.cli.rtl import rtl
 from rnnaccel.rtl.build import parse_shape, run_sim
 
 pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog missing (apt-get)")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from rnnaccel.cli import POSITIVE_INT
+from rnnaccel.cli.options import POSITIVE_INT
 from rnnaccel.hw.epur.networks import NETWORK_NAMES
 from rnnaccel.io import to_strict_json
 

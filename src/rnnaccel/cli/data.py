@@ -6,7 +6,7 @@ import time
 
 import click
 
-from rnnaccel.cli import POSITIVE_INT, finite_float
+from rnnaccel.cli.options import POSITIVE_INT, finite_float
 
 
 @click.group()

@@ -6,40 +6,17 @@ the library itself never prints or exits, only this layer does.
 Errors: a user error (``ValueError``, ``TypeError``, ``OSError``, e.g. a bad config key, a missing or
 unwritable file) is printed as ``Error: <message>`` with exit code 1, never as a traceback; anything
 else is reported as an internal error in one line. ``rnnaccel --debug VERB ...`` shows the traceback.
-Warnings print as ``warning: <message>``. ``POSITIVE_INT``, ``NON_NEGATIVE_INT`` and ``finite_float``
-are the option types for numbers (NaN, Inf and out-of-range values are usage errors).
+Warnings print as ``warning: <message>``. The option types for numbers are in ``rnnaccel.cli.options``.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
 import warnings
 
 import click
 
-__all__ = ["NON_NEGATIVE_INT", "POSITIVE_INT", "FiniteFloat", "finite_float", "main"]
-
-POSITIVE_INT = click.IntRange(min=1)
-NON_NEGATIVE_INT = click.IntRange(min=0)
-
-
-class FiniteFloat(click.FloatRange):
-    """A float option that rejects NaN and ±Inf (click's FloatRange lets NaN through every bound)."""
-
-    name = "finite float"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
-
-
-def finite_float(min: float | None = None, max: float | None = None, *, min_open: bool = False,
-                 max_open: bool = False) -> FiniteFloat:
-    """Option type: a finite float, optionally within [min, max] (open ends with min_open/max_open)."""
-    return FiniteFloat(min, max, min_open=min_open, max_open=max_open)
+__all__ = ["main"]
 
 
 def _describe(exc: BaseException) -> str:
@@ -57,16 +34,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     click.echo(f"warning: {message}", err=True)
 
 _COMMANDS: dict[str, str] = {
-    "info": "rnnaccel.cli_info:info",
-    "data": "rnnaccel.cli_data:data",
-    "train": "rnnaccel.cli_train:train",
-    "flow": "rnnaccel.cli_flow:flow",
-    "explore": "rnnaccel.cli_explore:explore", "fpga": "rnnaccel.cli_explore:fpga",
-    "simulate": "rnnaccel.cli_simulate:simulate",
-    "compress": "rnnaccel.cli_compress:compress",
-    "rtl": "rnnaccel.cli_rtl:rtl",
-    "report": "rnnaccel.cli_report:report",
-    "export": "rnnaccel.cli_export:export",
+    "info": "rnnaccel.cli.info:info",
+    "data": "rnnaccel.cli.data:data",
+    "train": "rnnaccel.cli.train:train",
+    "flow": "rnnaccel.cli.flow:flow",
+    "explore": "rnnaccel.cli.explore:explore", "fpga": "rnnaccel.cli.explore:fpga",
+    "simulate": "rnnaccel.cli.simulate:simulate",
+    "compress": "rnnaccel.cli.compress:compress",
+    "rtl": "rnnaccel.cli.rtl:rtl",
+    "report": "rnnaccel.cli.report:report",
+    "export": "rnnaccel.cli.export:export",
 }
 
 

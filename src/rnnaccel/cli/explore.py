@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from rnnaccel.cli import NON_NEGATIVE_INT, POSITIVE_INT
+from rnnaccel.cli.options import NON_NEGATIVE_INT, POSITIVE_INT
 from rnnaccel.io import to_strict_json
 
 
 def _sweep_options(command):
-    from rnnaccel.cli_compress import sweep_options
+    from rnnaccel.cli.compress import sweep_options
 
     return sweep_options(command)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rnnaccel.cli import POSITIVE_INT
+from rnnaccel.cli.options import POSITIVE_INT
 
 
 @click.command()
