@@ -26,6 +26,7 @@ import numpy as np
 from rnnaccel.data.audio import read_audio, write_sphere
 from rnnaccel.data.phones import FOLD_39
 from rnnaccel.data.timit import MANIFEST_NAME
+from rnnaccel.io import write_text_atomic
 
 __all__ = ["ImportReport", "import_corpus", "read_htk_lab", "read_textgrid"]
 
@@ -164,9 +165,7 @@ def _convert(wav: Path, dest: Path) -> None:
 
 
 def _write(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(f"{line}\n" for line in lines))
 
 
 def _name(text: str) -> str:

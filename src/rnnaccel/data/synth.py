@@ -44,6 +44,7 @@ from rnnaccel.data.timit import MANIFEST_NAME
 from rnnaccel.data.voices import BACKENDS, RATE_HZ, VOICES, Rendered, Request, require_voices, voice
 from rnnaccel.data.wordalign import lexicon as _lex
 from rnnaccel.data.wordalign import word_segments
+from rnnaccel.io import atomic_output, write_text_atomic
 
 __all__ = [
     "HELDOUT_VOICES",
@@ -241,19 +242,15 @@ class _Clean:
 
 
 def _write_text(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(f"{line}\n" for line in lines))
 
 
 def _write_riff(path: Path, pcm: np.ndarray, rate: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with wave.open(str(tmp), "wb") as w:
+    with atomic_output(path, suffix=".wav") as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.astype("<i2").tobytes())
-    os.replace(tmp, path)
 
 
 def _speaker_dir(root: Path, spk: Speaker, opts: _Options) -> Path:

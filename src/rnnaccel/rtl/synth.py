@@ -8,7 +8,6 @@ Every report records the tool, its version, the family and the exact script.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from rnnaccel.io import write_text_atomic
 
 __all__ = [
     "FAMILIES",
@@ -57,12 +58,8 @@ def require_tool(name: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` atomically (``rnnaccel.io.write_text_atomic``)."""
+    write_text_atomic(path, text)
 
 
 def to_verilog(component: object, name: str) -> str:

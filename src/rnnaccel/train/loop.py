@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnnaccel.data.features import FeatureStats, SplitFeatures, load_features
+from rnnaccel.io import atomic_output
 from rnnaccel.train.augment import augment_utterance
 from rnnaccel.train.checkpoint import load_checkpoint, restore, run_dir, run_identity, save_checkpoint
 from rnnaccel.train.config import Config
@@ -274,16 +275,11 @@ def _best_path(config: Config) -> Path:
 
 
 def _save_best(config: Config, model: nn.Module, epoch: int) -> None:
-    import os
-
     from safetensors.torch import save_file
 
-    path = _best_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp), metadata={"epoch": str(epoch)})
-    os.replace(tmp, path)
+    with atomic_output(_best_path(config), suffix=".safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"epoch": str(epoch)})
 
 
 def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
