@@ -14,7 +14,8 @@ Icarus simulation speed of the PE.
 
 Writes benchmarks/results/bench_rtl.json (each part as soon as it is measured). Usage:
 ``python benchmarks/bench_rtl.py [--quick] [--parts sim,pnr,synth]`` (``--quick``: k = 8 and one
-family only, no place and route; ``--parts``: measure only these, keep the others from the file).
+family only, no place and route; ``--parts``: measure only these, keep the others from the file;
+``--components pe16 --families xc7``: synthesize only these, keeping the file's other rows).
 """
 
 from __future__ import annotations
@@ -93,15 +94,20 @@ def _helper_b_components(cfg: QuantConfig) -> dict[str, object]:
 
 
 def synth_all(
-    families: tuple[str, ...], ks: tuple[int, ...], work: Path, save=None
+    families: tuple[str, ...], ks: tuple[int, ...], work: Path, save=None, only: tuple[str, ...] = ()
 ) -> list[dict[str, object]]:
-    """Every component through synth_xilinx per family; ``save(rows)`` after each (partial results)."""
+    """Every component (or those named in ``only``) through synth_xilinx per family; ``save(rows)``
+    after each (partial results)."""
     cfg, rows = QuantConfig.c_lstm(), []
     comps: dict[str, object] = {}
     for k in ks:
         comps.update(_components(k, cfg))
     comps.update(_helper_b_components(cfg))
+    if unknown := sorted(set(only) - set(comps)):
+        raise SystemExit(f"unknown component(s) {unknown}, expected some of {sorted(comps)}")
     for name, comp in comps.items():
+        if only and name not in only:
+            continue
         path = work / f"{name}.v"
         write_atomic(path, to_verilog(comp, name))
         for fam in families:
@@ -184,6 +190,12 @@ def _save(path: Path, out: dict[str, object]) -> None:
     write_atomic(path, json.dumps(out, indent=2))
 
 
+def _merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with the rows measured again (same component and family) replaced by ``new``."""
+    fresh = {(r["component"], r["family"]) for r in new}
+    return [r for r in old if (r["component"], r.get("family")) not in fresh] + new
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -191,11 +203,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="comma-separated parts to measure (sim, pnr, synth); others are kept from --out")
     ap.add_argument("--pnr-timeout", type=float, default=3600.0, help="seconds per ECP5 tool run")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_rtl.json")
+    ap.add_argument("--components", default="", help="comma-separated components to synthesize "
+                    "(e.g. pe16); the rows of the others are kept from --out")
+    ap.add_argument("--families", default="", help="comma-separated Xilinx families (xcu, xc7)")
     args = ap.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
     if unknown := sorted(set(parts) - set(PARTS)):
         ap.error(f"unknown part(s) {unknown}, expected some of {list(PARTS)}")
     families, ks = (("xc7",), (8,)) if args.quick else (("xcu", "xc7"), (8, 16))
+    families = tuple(f for f in args.families.split(",") if f) or families
+    only = tuple(c for c in args.components.split(",") if c)
     out: dict[str, object] = json.loads(args.out.read_text()) if args.out.exists() else {}
     out.update({"format": "ap_fixed<16,8>", "role": f"{P_BLOCKS}x{Q_BLOCKS} blocks, {LANES} lanes",
                 "note": "DSP/BRAM compare with Vivado; LUT/FF are Yosys's mapping, not Vivado's"})
@@ -210,7 +227,9 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(out["ecp5"], indent=1), flush=True)
             _save(args.out, out)
         if "synth" in parts:
-            out["synth"] = synth_all(families, ks, work, lambda rows: _save(args.out, {**out, "synth": rows}))
+            old = out.get("synth", [])
+            save = lambda rows: _save(args.out, {**out, "synth": _merge_rows(old, rows)})  # noqa: E731
+            out["synth"] = _merge_rows(old, synth_all(families, ks, work, save, only))
             _save(args.out, out)
     print(f"wrote {args.out}")
 

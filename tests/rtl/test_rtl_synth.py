@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rnnaccel.cli import main
 from rnnaccel.hw.fpga.arith import block_product_mults, bram18_for, fft_nontrivial_twiddles
 from rnnaccel.hw.spec import FPGA_DEVICES
-from rnnaccel.rtl.synth import ToolNotFound, parse_stat, require_tool
+from rnnaccel.rtl.synth import ToolNotFound, load_stat_json, parse_stat, require_tool
 
 needs_yosys = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys missing: apt-get install yosys")
 
@@ -60,6 +60,23 @@ def test_parse_stat_counts_dsp_bram_lut_ff():
         parse_stat(stat, "xc9")
     with pytest.raises(ValueError, match="no design.num_cells_by_type"):
         parse_stat({"modules": {}}, "xc7")
+
+
+def test_stat_json_with_yosys_0_23_hierarchy_text():
+    # Yosys 0.23 prints a deep hierarchy as text inside stat -json (seen on the layer top).
+    text = """{
+   "modules": {
+      "\\top": {"num_cells": 2}
+   },
+       top.unit.sigmoid_f            1
+       top.pe_ih.fft                 1
+      "design": {"num_cells_by_type": {"DSP48E2": 57, "RAMB36E2": 2, "RAMB18E2": 3}}
+}"""
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    got = parse_stat(load_stat_json(text), "xcu")
+    assert (got["dsp"], got["bram18"]) == (57, 7)
+    assert load_stat_json('{"design": {}}') == {"design": {}}
 
 
 def test_missing_tool_says_how_to_install(monkeypatch):

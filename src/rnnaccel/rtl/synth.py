@@ -23,6 +23,7 @@ __all__ = [
     "FAMILIES",
     "SynthReport",
     "ToolNotFound",
+    "load_stat_json",
     "parse_stat",
     "require_tool",
     "synth_xilinx",
@@ -117,6 +118,17 @@ def parse_stat(stat: Mapping[str, object], family: str) -> dict[str, object]:
     }
 
 
+def load_stat_json(text: str) -> dict:
+    """Parse ``stat -json`` output. Yosys 0.23 prints the text of a design hierarchy deeper than two
+    levels (``top.unit.sigmoid_f   1`` lines) into the JSON between ``modules`` and ``design``; lines
+    with no JSON punctuation are dropped before parsing."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        kept = [line for line in text.splitlines() if any(c in line for c in '"{}[]')]
+        return json.loads("\n".join(kept))
+
+
 def _yosys_version(yosys: str) -> str:
     out = subprocess.run([yosys, "-V"], capture_output=True, text=True, timeout=60, check=True).stdout
     m = re.search(r"Yosys\s+([\w.+-]+)", out)
@@ -146,7 +158,7 @@ def synth_xilinx(
         if proc.returncode != 0:
             msg = f"yosys failed on {verilog_path} (exit {proc.returncode}): {proc.stderr[-2000:]}"
             raise RuntimeError(msg)
-        parsed = parse_stat(json.loads(stat_path.read_text()), family)
+        parsed = parse_stat(load_stat_json(stat_path.read_text()), family)
     shown = script.replace(str(stat_path), "stat.json")
     return SynthReport(top=top, family=family, tool="yosys", version=_yosys_version(exe), script=shown,
                        seconds=round(seconds, 3), **parsed)
