@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from rnnaccel.nn.rnn import GRU, LSTM
 from rnnaccel.quant import OverflowStats, QFormat, QuantConfig, quantize
-from rnnaccel.ref import export_model, run_int_model
-from rnnaccel.ref.fast import fast_path_reason, run_fast
+from rnnaccel.ref import export_model, fast, run_int_model
+from rnnaccel.ref.fast import fast_path_reason, run_fast, tile_width
 
 pytest.importorskip("numba")
 
@@ -60,7 +60,7 @@ def _same(a, b):
 def test_fast_engine_equals_numpy_engine(kind, n_in, hidden, k_in, k_rec, proj, bi, cfg, batch, steps,
                                          scale, ragged, seed):
     """Random shapes, block sizes, formats (all rounding and overflow modes) and saturating weights
-    (scale 8): same codes, states and overflow counts; batches above one tile (64) included."""
+    (scale 8): same codes, states and overflow counts (several tiles: test_several_tiles_equal_one)."""
     im = export_model(_model(kind, n_in, hidden, k_in, k_rec, proj, bi, scale, seed), cfg)
     assert fast_path_reason(im) is None
     rng = np.random.default_rng(seed)
@@ -78,6 +78,22 @@ def test_saturating_case_counts_overflows():
     fast = run_fast(im, x)
     _same(fast, run_int_model(im, x))
     assert sum(fast.overflows.values()) > 100
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_several_tiles_equal_one(kind, monkeypatch):
+    """A batch split into several tiles (MAX_TILE 8 here: 3 tiles of 8, the last partly padding),
+    ragged lengths (a tile runs out before the others) and saturating weights: same as numpy."""
+    im = export_model(_model(kind, 10, 8, 4, 4, 4, True, 6.0, 3), _config(10, 5, "rnd", "sat"))
+    monkeypatch.setattr(fast, "MAX_TILE", 8)
+    rng = np.random.default_rng(3)
+    x, lengths = rng.integers(-512, 512, (21, 6, 10)), rng.integers(1, 7, 21)
+    assert tile_width(21) == 8
+    _same(run_fast(im, x, lengths), run_int_model(im, x, lengths=lengths))
+
+
+def test_tile_width_splits_the_batch_evenly():
+    assert [tile_width(b, 256) for b in (1, 9, 192, 256, 257, 384, 1000)] == [8, 16, 192, 256, 136, 192, 256]
 
 
 def _bench_shape(kind):

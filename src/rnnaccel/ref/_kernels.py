@@ -31,7 +31,70 @@ K, IN, OUT, P, Q, NST, HASB, YSH, BSH, FSH, MSH, ISH, PF, PFFT, PACC, PIFFT = ra
 @njit(**_JIT)
 def _round_rows(z, r0, r1, n, shift, fmts, pid, counts, flags):
     """``requantize`` rows r0..r1 (first n columns) of exact values at +shift frac to format ``pid``,
-    in place, in one pass per row (one loop per rounding mode); wrapping formats take a second pass."""
+    in place. TRN/RND without wrap with shift >= 0 (the common case) is one pass that rounds and only
+    tracks the range of the exact values (rounding is monotone, so that range decides whether any
+    code leaves the format); only when one does, a second pass saturates and counts
+    (:func:`_saturate_rows`). The other modes keep one loop per mode; wrapping formats take a second
+    pass (:func:`_wrap_rows`)."""
+    mode, wrap = fmts[pid, 3], fmts[pid, 4]
+    if mode < 2 and wrap == 0 and shift >= 0:
+        _round_fast(z, r0, r1, n, shift, fmts, pid, counts, flags)
+    else:
+        _round_slow(z, r0, r1, n, shift, fmts, pid, counts, flags)
+
+
+@njit(**_JIT)
+def _up(mode, shift):
+    """What is added before the shift: half an lsb for RND, 0 for TRN (and for shift 0)."""
+    return (np.int64(1) << (shift - 1)) if (mode == 1 and shift > 0) else np.int64(0)
+
+
+@njit(**_JIT)
+def _settle(z, r0, r1, n, vmin, vmax, up, shift, fmts, pid, counts, flags):
+    """After a rounding pass that left codes unsaturated: flag 2**53 from the exact range
+    [vmin, vmax], and saturate and count rows r0..r1 when the rounded range leaves the format."""
+    lo, hi = fmts[pid, 1], fmts[pid, 2]
+    if vmax >= _LIMIT or vmin <= -_LIMIT:
+        flags[0] = 1
+    if ((vmin + up) >> shift) < lo or ((vmax + up) >> shift) > hi:
+        counts[pid] += _saturate_rows(z, r0, r1, n, lo, hi)
+
+
+@njit(**_JIT)
+def _saturate_rows(z, r0, r1, n, lo, hi):
+    """Saturate rows r0..r1 of rounded codes to [lo, hi]; returns how many were outside."""
+    cnt = 0
+    for r in range(r0, r1):
+        row = z[r]
+        for b in range(n):
+            v = row[b]
+            cnt += (v < lo) | (v > hi)
+            row[b] = min(max(v, lo), hi)
+    return cnt
+
+
+@njit(**_JIT)
+def _round_fast(z, r0, r1, n, shift, fmts, pid, counts, flags):
+    """TRN/RND, no wrap, shift >= 0: round in place tracking the exact range, then :func:`_settle`."""
+    up = _up(fmts[pid, 3], shift)
+    vmin, vmax = np.int64(0), np.int64(0)
+    for r in range(r0, r1):
+        row = z[r]
+        if shift == 0:
+            for b in range(n):
+                v = row[b]
+                vmin, vmax = min(vmin, v), max(vmax, v)
+        else:
+            for b in range(n):
+                v = row[b]
+                vmin, vmax = min(vmin, v), max(vmax, v)
+                row[b] = (v + up) >> shift
+    _settle(z, r0, r1, n, vmin, vmax, up, shift, fmts, pid, counts, flags)
+
+
+@njit(**_JIT)
+def _round_slow(z, r0, r1, n, shift, fmts, pid, counts, flags):
+    """``requantize`` in one pass per row (one loop per rounding mode), counting per value."""
     lo, hi, mode, wrap = fmts[pid, 1], fmts[pid, 2], fmts[pid, 3], fmts[pid, 4]
     if wrap:
         lo, hi = -_LIMIT, _LIMIT
@@ -118,80 +181,57 @@ def _butterflies(zr, zi, blk, k, s, twr, twi, pf, n):
 
 
 @njit(inline="always", **_JIT)
-def _rnd_sat(v, up, shift, lo, hi):
-    """Round (``up`` = 0: TRN, half an lsb: RND; shift >= 0) and saturate one exact value."""
-    return min(max((v + up) >> shift, lo), hi)
-
-
-@njit(inline="always", **_JIT)
-def _flags(v, up, shift, lo, hi):
-    """(overflowed after rounding, reached 2**53 before) of one exact value, as 0/1 integers."""
-    r = (v + up) >> shift
-    return ((r < lo) | (r > hi)), ((v >= _LIMIT) | (v <= -_LIMIT))
+def _bf_store(ar, ai, br, bi, b, p0, p1, p2, p3, up, shift):
+    """Store the four rounded (not yet saturated) butterfly outputs at column b."""
+    ar[b], ai[b] = (p0 + up) >> shift, (p1 + up) >> shift
+    br[b], bi[b] = (p2 + up) >> shift, (p3 + up) >> shift
 
 
 @njit(**_JIT)
-def _bf_rounded(ar, ai, br, bi, n, wr, wi, pf, kind, up, shift, lo, hi):
+def _bf_rounded(ar, ai, br, bi, n, wr, wi, pf, kind, up, shift, vmin, vmax):
     """One column loop of butterflies ``A +- W B`` with the stage rounding fused in (TRN: up = 0, RND:
-    up = half an lsb; saturate; shift >= 0). kind 0: W = 1, 1: W = -j, 2: stored twiddle (wr, wi).
-    One loop per kind (a branch inside the loop would be if-converted into computing all three).
-    Returns (overflows, 1 if an exact value reached 2**53)."""
-    ovf, big = 0, 0
+    up = half an lsb; shift >= 0), codes left unsaturated; kind 0: W = 1, 1: W = -j, 2: stored
+    twiddle (wr, wi). One loop per kind (a branch inside the loop would be if-converted into computing
+    all three). Returns the range of the exact outputs, widened from (vmin, vmax)."""
     if kind == 0:
         for b in range(n):
             xr, xi, yr, yi = ar[b], ai[b], br[b], bi[b]
             p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
-            o0, b0 = _flags(p0, up, shift, lo, hi)
-            o1, b1 = _flags(p1, up, shift, lo, hi)
-            o2, b2 = _flags(p2, up, shift, lo, hi)
-            o3, b3 = _flags(p3, up, shift, lo, hi)
-            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
-            big |= b0 | b1 | b2 | b3
-            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
-            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
+            vmin = min(vmin, min(min(p0, p1), min(p2, p3)))
+            vmax = max(vmax, max(max(p0, p1), max(p2, p3)))
+            _bf_store(ar, ai, br, bi, b, p0, p1, p2, p3, up, shift)
     elif kind == 1:
         for b in range(n):
             xr, xi, yr, yi = ar[b], ai[b], bi[b], -br[b]
             p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
-            o0, b0 = _flags(p0, up, shift, lo, hi)
-            o1, b1 = _flags(p1, up, shift, lo, hi)
-            o2, b2 = _flags(p2, up, shift, lo, hi)
-            o3, b3 = _flags(p3, up, shift, lo, hi)
-            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
-            big |= b0 | b1 | b2 | b3
-            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
-            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
+            vmin = min(vmin, min(min(p0, p1), min(p2, p3)))
+            vmax = max(vmax, max(max(p0, p1), max(p2, p3)))
+            _bf_store(ar, ai, br, bi, b, p0, p1, p2, p3, up, shift)
     else:
         for b in range(n):
             xr, xi = ar[b] << pf, ai[b] << pf
             yr = wr * br[b] - wi * bi[b]
             yi = wr * bi[b] + wi * br[b]
             p0, p1, p2, p3 = xr + yr, xi + yi, xr - yr, xi - yi
-            o0, b0 = _flags(p0, up, shift, lo, hi)
-            o1, b1 = _flags(p1, up, shift, lo, hi)
-            o2, b2 = _flags(p2, up, shift, lo, hi)
-            o3, b3 = _flags(p3, up, shift, lo, hi)
-            ovf += np.int64(o0) + np.int64(o1) + np.int64(o2) + np.int64(o3)
-            big |= b0 | b1 | b2 | b3
-            ar[b], ai[b] = _rnd_sat(p0, up, shift, lo, hi), _rnd_sat(p1, up, shift, lo, hi)
-            br[b], bi[b] = _rnd_sat(p2, up, shift, lo, hi), _rnd_sat(p3, up, shift, lo, hi)
-    return ovf, big
+            vmin = min(vmin, min(min(p0, p1), min(p2, p3)))
+            vmax = max(vmax, max(max(p0, p1), max(p2, p3)))
+            _bf_store(ar, ai, br, bi, b, p0, p1, p2, p3, up, shift)
+    return vmin, vmax
 
 
 @njit(**_JIT)
-def _butterflies_rounded(zr, zi, blk, k, s, twr, twi, pf, n, shift, up, lo, hi):
-    """:func:`_butterflies` with the stage rounding fused in (see :func:`_bf_rounded`)."""
+def _butterflies_rounded(zr, zi, blk, k, s, twr, twi, pf, n, shift, up):
+    """:func:`_butterflies` with the stage rounding fused in (see :func:`_bf_rounded`); returns the
+    range of the exact outputs of the block."""
     h = 1 << (s - 1)
-    ovf, big = 0, 0
+    vmin, vmax = np.int64(0), np.int64(0)
     for g in range(0, k, 2 * h):
         for jj in range(h):
             t, u = blk * k + g + jj, blk * k + g + jj + h
             kind = (0 if jj == 0 else 1) if h <= 2 else 2
-            o, c = _bf_rounded(zr[t], zi[t], zr[u], zi[u], n, twr[s - 1, jj], twi[s - 1, jj], pf, kind,
-                               up, shift, lo, hi)
-            ovf += o
-            big |= c
-    return ovf, big
+            vmin, vmax = _bf_rounded(zr[t], zi[t], zr[u], zi[u], n, twr[s - 1, jj], twi[s - 1, jj], pf,
+                                     kind, up, shift, vmin, vmax)
+    return vmin, vmax
 
 
 @njit(**_JIT)
@@ -224,24 +264,22 @@ def _stages(zr, zi, nblk, role, shift1, pid, n, fmts, counts, flags):
     k, pf = prm[K], prm[PF]
     lo, hi, mode, wrap = fmts[pid, 1], fmts[pid, 2], fmts[pid, 3], fmts[pid, 4]
     exact = _exact_stages(zr, zi, nblk * k, n, k, shift1, lo, hi)
-    ovf, big = 0, 0
     for blk in range(nblk):
+        r0, r1 = blk * k, blk * k + k
         for s in range(1, prm[NST] + 1):
             if s <= exact:
                 _butterflies(zr, zi, blk, k, s, twr, twi, pf, n)
                 continue
             shift = shift1 if s == 1 else (pf if (1 << (s - 1)) > 2 else 0)
             if mode < 2 and wrap == 0 and shift >= 0:
-                up = (np.int64(1) << (shift - 1)) if (mode == 1 and shift > 0) else np.int64(0)
-                o, g = _butterflies_rounded(zr, zi, blk, k, s, twr, twi, pf, n, shift, up, lo, hi)
-                ovf, big = ovf + o, big + g
+                up = _up(mode, shift)
+                vmin, vmax = _butterflies_rounded(zr, zi, blk, k, s, twr, twi, pf, n, shift, up)
+                _settle(zr, r0, r1, n, vmin, vmax, up, shift, fmts, pid, counts, flags)
+                _settle(zi, r0, r1, n, vmin, vmax, up, shift, fmts, pid, counts, flags)
                 continue
             _butterflies(zr, zi, blk, k, s, twr, twi, pf, n)
-            _round_rows(zr, blk * k, blk * k + k, n, shift, fmts, pid, counts, flags)
-            _round_rows(zi, blk * k, blk * k + k, n, shift, fmts, pid, counts, flags)
-    counts[pid] += ovf
-    if big:
-        flags[0] = 1
+            _round_rows(zr, r0, r1, n, shift, fmts, pid, counts, flags)
+            _round_rows(zi, r0, r1, n, shift, fmts, pid, counts, flags)
 
 
 @njit(**_JIT)
@@ -363,23 +401,28 @@ _workspace_jit = njit(**_JIT)(_workspace)
 @njit(**_JIT)
 def _pwl(src, r0, dst, d0, rows, n, in_frac, tab, pid, fmts, counts, flags):
     """PWL activation (``PWLActivation.eval_int``) of rows src[r0:r0+rows] into dst[d0:d0+rows], then
-    rounded to format ``pid``; uniform breakpoints b_i = b_0 + i w, so the region is arithmetic."""
+    rounded to format ``pid``; uniform breakpoints b_i = b_0 + i w, so the region is arithmetic:
+    ``clip(floor((x - b_0) / w) + 1, 0, nseg + 1)``. ``base << f + slope (x - start << st)`` is
+    evaluated as ``offset + slope x`` with the offset per region precomputed (equal mod 2**64)."""
     starts, bases, slopes, tp = tab
     tfrac, b0, w, nseg, log2w = tp[0], tp[1], tp[2], tp[3], tp[4]
     f = max(in_frac, tfrac)
     sx, st = f - in_frac, f - tfrac
-    b0f, wf = b0 << st, w << st
+    b0f, wf, top = b0 << st, w << st, nseg + 1
+    offs = (bases << f) - slopes * (starts << st)
     for r in range(rows):
         s, d = src[r0 + r], dst[d0 + r]
-        for b in range(n):
-            x = s[b] << sx
-            if x < b0f:
-                reg = 0
-            elif log2w >= 0:
-                reg = min(((x - b0f) >> (log2w + st)) + 1, nseg + 1)
-            else:
-                reg = min((x - b0f) // wf + 1, nseg + 1)
-            d[b] = (bases[reg] << f) + slopes[reg] * (x - (starts[reg] << st))
+        if log2w >= 0:
+            rsh = log2w + st
+            for b in range(n):
+                x = s[b] << sx
+                reg = max(min(((x - b0f) >> rsh) + 1, top), 0)
+                d[b] = offs[reg] + slopes[reg] * x
+        else:
+            for b in range(n):
+                x = s[b] << sx
+                reg = max(min((x - b0f) // wf + 1, top), 0)
+                d[b] = offs[reg] + slopes[reg] * x
     _round_rows(dst, d0, d0 + rows, n, tfrac + f - fmts[pid, 0], fmts, pid, counts, flags)
 
 
