@@ -32,6 +32,7 @@ from rnnaccel.quant import OverflowStats, QuantConfig, quantize  # noqa: E402
 from rnnaccel.ref import export_model, fast_path_reason, run_fast, run_int_model  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "bench_ref.json"
+TARGET = 120_000  # issue 15 item 4: compiled engine frames/s (CPU time) on this shape
 SHAPE = {"input_size": 39, "hidden_size": 64, "num_layers": 2, "proj_size": 32, "block_size": 8}
 
 
@@ -92,6 +93,7 @@ def main(frames: int, utts: int, peer_utts: int, repeat: int) -> None:
         "fast_over_numpy_cpu": round(r_cpu / f_cpu, 2),
         "fast_over_torch_cpu": round(p_cpu / n_peer * n / f_cpu, 2),
         "numpy_over_torch_cpu": round(p_cpu / n_peer * n / r_cpu, 2), "bit_exact": exact,
+        "target_frames_per_s": TARGET, "target_met": exact and n / f_cpu >= TARGET,
         "loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg()), "cpus": os.cpu_count(),
         "numpy": np.__version__, "torch": torch.__version__,
     }
@@ -102,7 +104,8 @@ def main(frames: int, utts: int, peer_utts: int, repeat: int) -> None:
                    f"{r['frames_per_s_cpu']:8d} frames/s (CPU)")
     click.echo(f"fast / numpy {out['fast_over_numpy_cpu']}x, "
                f"fast / torch {out['fast_over_torch_cpu']}x (CPU); "
-               f"bit-exact: {exact}; load {load_before} -> {out['loadavg_after']}  -> {RESULTS}")
+               f"bit-exact: {exact}; target {TARGET} frames/s met: {out['target_met']}; "
+               f"load {load_before} -> {out['loadavg_after']}  -> {RESULTS}")
     if not exact:
         raise SystemExit("engines and fake-quant model disagree")
 
