@@ -5,11 +5,21 @@ Every problem with a file is a ``ValueError`` that starts with the file's path: 
 32 levels, YAML anchors/aliases (a config has no use for them, and they can expand exponentially),
 a non-finite number (``inf``/``nan``; no setting means "unbounded" that way), or a validation error
 listed as ``key.path: message`` for every bad key.
+
+Paths written in a config file are relative to **the folder of that file**, not to the working
+directory: a model lists its path keys in ``PATH_KEYS`` (dotted, e.g. ``"data.corpus"``) and
+:func:`load_config_file` rewrites each relative one it finds in the file to the path it names (relative
+to the working directory when it lies below it, absolute otherwise), so the same config works from any
+working directory. Two exceptions: a key *not written* in the file keeps its built-in default, which is
+relative to the working directory, and so are the paths in the default configs shipped in the package
+(``rnnaccel/configs``), which stand for the built-in defaults. A config file that names another config
+file (``train_config``) is looked up by :func:`resolve_config_path`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -17,13 +27,15 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "load_config_file", "read_config_file", "resolve_config_path"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "PACKAGED_CONFIGS", "config_dir", "load_config_file",
+           "read_config_file", "relative_to_config", "resolve_config_path"]
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+PACKAGED_CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 def _read_text(path: Path) -> str:
@@ -109,9 +121,40 @@ def read_config_file(path: str | Path) -> dict:
     return data
 
 
+def config_dir(path: str | Path) -> Path | None:
+    """The folder relative paths in config file ``path`` resolve against: the file's own folder, or
+    None (the working directory) for the default configs shipped in the package."""
+    folder = Path(os.path.abspath(path)).parent  # lexical: a linked-in configs/ stays where it is linked
+    return None if folder.resolve() == PACKAGED_CONFIGS else folder
+
+
+def relative_to_config(value: str, base: Path | None) -> str:
+    """``value`` (a path written in a config in folder ``base``) as a path from the working directory:
+    relative when it lies below it, absolute otherwise; absolute values and ``base`` None unchanged."""
+    if base is None or Path(value).is_absolute():
+        return value
+    full = Path(os.path.normpath(base / value))
+    try:
+        return str(full.relative_to(Path.cwd()))
+    except ValueError:
+        return str(full)
+
+
+def _resolve_paths(raw: dict, keys: tuple[str, ...], base: Path | None) -> None:
+    for key in keys:
+        *parents, leaf = key.split(".")
+        node: object = raw
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
+            node[leaf] = relative_to_config(node[leaf], base)
+
+
 def load_config_file(path: str | Path, model: type[M], what: str = "config") -> M:
-    """``model`` validated from the file; every problem is listed as ``key.path: message``."""
+    """``model`` validated from the file; every problem is listed as ``key.path: message``. The keys
+    in ``model.PATH_KEYS`` are resolved relative to the file (module docstring)."""
     raw = read_config_file(path)
+    _resolve_paths(raw, tuple(getattr(model, "PATH_KEYS", ())), config_dir(path))
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -129,7 +172,7 @@ def resolve_config_path(ref: str | Path, base: str | Path | None = None) -> Path
     if ref.is_absolute():
         return ref
     tried = ([Path(base) / ref] if base is not None else []) + [ref]
-    packaged = Path(__file__).resolve().parent / "configs" / ref.name
+    packaged = PACKAGED_CONFIGS / ref.name
     tried.append(packaged)
     for candidate in tried:
         if candidate.is_file():

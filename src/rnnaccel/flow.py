@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -44,6 +44,7 @@ class FlowConfig(BaseModel):
     stage of the flow (:data:`FLOW_TARGETS`), checked when the config is made."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    PATH_KEYS: ClassVar[tuple[str, ...]] = ("out_dir", "report")  # config-relative (rnnaccel.configfile)
     train_config: str = "configs/train_bilstm.toml"
     synth_utterances: StrictInt = Field(default=2000, ge=20)
     synth_seed: StrictInt = 0

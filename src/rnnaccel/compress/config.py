@@ -6,7 +6,7 @@ TOML or YAML; unknown keys are errors (pydantic ``extra="forbid"``). See configs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
@@ -90,6 +90,8 @@ class GridConfig(_Strict):
 
 class CompressConfig(_Strict):
     """A model-selection sweep: grid, accuracy budget, strategy, training and output files."""
+
+    PATH_KEYS: ClassVar[tuple[str, ...]] = ("out_dir", "results", "train.corpus", "train.cache_dir")
 
     max_per_degradation: float = Field(default=1.0, ge=0, description="PER points vs the dense baseline")
     cost: Literal["storage_bytes", "mults_per_frame"] = "storage_bytes"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
@@ -128,6 +128,8 @@ class OutputSection(BaseModel):
 
 class ExploreConfig(BaseModel):
     """A whole exploration: model, sweep axes, output."""
+
+    PATH_KEYS: ClassVar[tuple[str, ...]] = ("output.dir", "output.phase1_results")  # config-relative
 
     model_config = _STRICT
     model: ModelSection = ModelSection()

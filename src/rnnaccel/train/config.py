@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
@@ -86,6 +86,8 @@ class OptimConfig(_Strict):
 
 class Config(_Strict):
     """A training run: data, model, optimizer and where checkpoints go."""
+
+    PATH_KEYS: ClassVar[tuple[str, ...]] = ("out_dir", "data.corpus", "data.cache_dir")  # config-relative
 
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
