@@ -12,7 +12,9 @@ row is a 153 -> 1024 GRU), all on the KU060 at 200 MHz:
   (gates 8, projection 16 for the LSTM; 16 for the GRU gates) [assumed sizes], GRU vs LSTM.
 
 Power: the coefficient file's single dynamic scale is calibrated so the modeled ESE dissipates 41 W;
-the C-LSTM and E-RNN powers are predictions.
+the C-LSTM and E-RNN powers are predictions. Resources: the model's LUT/FF/FFT-DSP coefficients
+are the ones fitted to Yosys syntheses of the RTL (:mod:`rnnaccel.hw.fpga.calibration`) unless
+``costs`` are given (``LogicCosts()``: the uncalibrated model).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnaccel.hw.fpga.design import CirculantDesign, SparseDesign
+from rnnaccel.hw.fpga.calibration import default_costs, describe_costs
+from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts, SparseDesign
 from rnnaccel.hw.fpga.model import FpgaReport, evaluate
 from rnnaccel.hw.fpga.power import PowerModel, load_power_model
 from rnnaccel.hw.fpga.sizing import size_for_device
@@ -79,19 +82,21 @@ class Comparison:
     rows: tuple[dict, ...]
     checks: tuple[dict, ...]
     dynamic_scale: float
+    costs: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
             "device": self.device,
             "dynamic_scale": self.dynamic_scale,
+            "costs": self.costs,
             "rows": list(self.rows),
             "checks": list(self.checks),
         }
 
 
-def _calibrate(power: PowerModel, shape: RnnShape, ese: SparseDesign, dev) -> PowerModel:
+def _calibrate(power: PowerModel, shape: RnnShape, ese: SparseDesign, dev, costs=None) -> PowerModel:
     """Solve the dynamic scale so that the modeled ESE dissipates its published 41 W."""
-    report = evaluate(shape, ese, dev, power)
+    report = evaluate(shape, ese, dev, power, costs)
     fixed = power.static_w(dev.name) + power.ddr_w(report.ddr_gbyte_s, ese.weights_in_ddr)
     return power.calibrated(report.power_w - fixed, fixed, 41.0, "ESE 41 W (Han et al. 2017)")
 
@@ -152,20 +157,24 @@ def _checks(rows: dict[str, dict], published: dict) -> list[dict]:
 
 
 def run_comparison(
-    device: str = "ku060", power: PowerModel | None = None, published_path: str | Path | None = None
+    device: str = "ku060", power: PowerModel | None = None, published_path: str | Path | None = None,
+    costs: LogicCosts | None = None,
 ) -> Comparison:
-    """Size, evaluate and compare every design of :func:`comparison_designs` on ``device``."""
-    dev = fpga_device(device)
+    """Size, evaluate and compare every design of :func:`comparison_designs` on ``device``
+    (``costs``: the model's coefficients, default the synthesis-calibrated ones)."""
+    dev, costs = fpga_device(device), costs or default_costs()
     designs = comparison_designs()
-    power = _calibrate(power or load_power_model(), designs[0][1], designs[0][2], dev)
+    power = _calibrate(power or load_power_model(), designs[0][1], designs[0][2], dev, costs)
     reports = {}
     for key, shape, base in designs:
-        design = size_for_device(shape, base, dev, power) if isinstance(base, CirculantDesign) else base
-        reports[key] = (evaluate(shape, design, dev, power), design)
+        design = (size_for_device(shape, base, dev, power, costs=costs) if isinstance(base, CirculantDesign)
+                  else base)
+        reports[key] = (evaluate(shape, design, dev, power, costs), design)
     ese = reports["ese"][0]
     rows = {key: _row(key, rep, ese, design) for key, (rep, design) in reports.items()}
     published = json.loads(Path(published_path or PUBLISHED_JSON).read_text())
-    return Comparison(dev.name, tuple(rows.values()), tuple(_checks(rows, published)), power.dynamic_scale)
+    return Comparison(dev.name, tuple(rows.values()), tuple(_checks(rows, published)), power.dynamic_scale,
+                      describe_costs(costs))
 
 
 _COLS = (  # (header, width, format spec)
@@ -212,6 +221,7 @@ def format_comparison(cmp: Comparison) -> str:
     lines = [
         f"device {cmp.device}; power dynamic scale {cmp.dynamic_scale:.3f} (calibrated to ESE 41 W)",
         "perf_x / ee_x: frames/s and frames/s/W vs ESE on the papers' basis (ESE frames/s = 1/latency)",
+        f"model coefficients: {cmp.costs}",
         head,
     ]
     lines += [

@@ -54,6 +54,7 @@ class LogicCosts:
     fft_stage_cycles: int = 2
     mac_pipeline_cycles: int = 4
     elem_pipeline_cycles: int = 8
+    fft_dsp_per_mult: float = 1.0  # DSPs per FFT/IFFT twiddle multiply (< 1: some map to LUTs)
 
 
 @dataclass(frozen=True)

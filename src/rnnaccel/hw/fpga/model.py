@@ -26,6 +26,7 @@ from rnnaccel.hw.fpga.arith import (
     log2_block,
     stored_values,
 )
+from rnnaccel.hw.fpga.calibration import default_costs
 from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts, SparseDesign
 from rnnaccel.hw.fpga.power import PowerModel
 from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div, design_blocks, layer_work
@@ -52,7 +53,8 @@ class Tally:
     """Mutable accumulator used while one report is built (never shared)."""
 
     mults_wide: int = 0  # weight x data multiplies
-    mults_data: int = 0  # data x data / data x constant multiplies
+    mults_data: int = 0  # data x data multiplies (elementwise)
+    mults_fft: int = 0  # FFT/IFFT twiddle (data x constant) multiplies
     adder_bits: float = 0.0
     reg_bits: float = 0.0
     pwl_bits: float = 0.0
@@ -180,7 +182,7 @@ def _mac_bank(t: Tally, k: int, pe: int, lanes: int, d: CirculantDesign) -> None
     t.adder_bits += (bank_adders + tree_adders) * acc_bits
     if k > 1:
         units = pe + lanes  # one input FFT per PE, one IFFT per output lane
-        t.mults_data += units * ceil_div(fft_nontrivial_twiddles(k) * d.complex_mult, d.ii)
+        t.mults_fft += units * ceil_div(fft_nontrivial_twiddles(k) * d.complex_mult, d.ii)
         t.adder_bits += units * ceil_div(fft_adders(k, d.complex_mult), d.ii) * d.data_bits
 
 
@@ -211,6 +213,13 @@ def _elementwise(t: Tally, shape: RnnShape, lanes: int, bits: int, costs: LogicC
     t.pwl_bits += lanes * acts * bits
 
 
+def _dsp(t: Tally, dev, d, costs: LogicCosts) -> int:
+    """DSP slices: weight x data products, FFT twiddle products (``fft_dsp_per_mult`` each), the rest."""
+    data = t.mults_data + t.mults_fft * costs.fft_dsp_per_mult
+    return math.ceil(t.mults_wide * dev.dsp_per_mult(d.weight_bits, d.data_bits)
+                     + data * dev.dsp_per_mult(d.data_bits, d.data_bits))
+
+
 def _logic(t: Tally, costs: LogicCosts) -> tuple[int, int]:
     """LUTs and FFs from adder/register/PWL bits, plus control overhead and the PCIe/DMA shell."""
     luts = (t.adder_bits * costs.lut_per_adder_bit + t.pwl_bits * costs.lut_per_pwl_bit) * (
@@ -236,7 +245,7 @@ def evaluate_circulant(
 ) -> FpgaReport:
     """Resources, cycles, ops and power of a block-circulant (or dense, block 1) design. A shape with
     block sizes must have the design's (a dense shape takes any: the design's are the swept choice)."""
-    costs = costs or LogicCosts()
+    costs = costs or default_costs()
     _check_blocks(shape, d)
     works = layer_work(shape)
     stages = [_layer_stages(w, d, costs) for w in works]
@@ -250,8 +259,7 @@ def evaluate_circulant(
                    d.lanes_proj, d, dev)
     _buffers(t, max(works, key=lambda w: w.in_x), d, dev)
     _elementwise(t, shape, d.elem_lanes, d.data_bits, costs)
-    dsp = math.ceil(t.mults_wide * dev.dsp_per_mult(d.weight_bits, d.data_bits)
-                    + t.mults_data * dev.dsp_per_mult(d.data_bits, d.data_bits))
+    dsp = _dsp(t, dev, d, costs)
     timing = (sum(max(s) for s in stages), sum(sum(s) for s in stages), stages[0])
     actual = sum(_matvec_ops(w.gate_rows, (w.in_x, w.in_r), d.block_gate)
                  + _matvec_ops(w.proj, (w.hidden,), d.block_proj) for w in works)
@@ -293,7 +301,7 @@ def evaluate_sparse(
 ) -> FpgaReport:
     """ESE-style sparse design: SpMV shared by all mat-vecs (gates then projection), elementwise
     overlapped; channels run in lockstep and share each weight fetch from DDR."""
-    costs = costs or LogicCosts()
+    costs = costs or default_costs()
     works = layer_work(shape)
     layers = [_sparse_layer(w, d, costs) for w in works]
     nnz = sum(n for n, _, _ in layers)
@@ -309,8 +317,7 @@ def evaluate_sparse(
     t.reg_bits += pes * 2 * (d.weight_bits + d.data_bits)
     _elementwise(t, shape, d.channels * d.elem_lanes, d.data_bits, costs)
     _sparse_memory(t, max(works, key=lambda w: w.in_x), d, dev)
-    dsp = math.ceil(t.mults_wide * dev.dsp_per_mult(d.weight_bits, d.data_bits)
-                    + t.mults_data * dev.dsp_per_mult(d.data_bits, d.data_bits))
+    dsp = _dsp(t, dev, d, costs)
     gbyte_s = nnz * (d.weight_bits + d.index_bits) / 8 * f_hz / cycles / 1e9 if d.weights_in_ddr else 0.0
     timing = (cycles, latency, (layers[0][1], layers[0][2]))
     ops = (shape.dense_ops, 2 * nnz)

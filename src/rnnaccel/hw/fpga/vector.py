@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnaccel.hw.fpga.calibration import default_costs
 from rnnaccel.hw.fpga.design import LogicCosts
 from rnnaccel.hw.fpga.model import elem_unit
 from rnnaccel.hw.fpga.power import PowerModel
@@ -139,7 +140,8 @@ def _resources(shape: RnnShape, c: dict, dev_cols: dict, configs, costs: LogicCo
     ffs = (adder_bits + reg_bits) * costs.ff_per_reg_bit * (1 + costs.control_overhead)
     port_a, port_b, pack = dev_cols["port_a"], dev_cols["port_b"], dev_cols["pack"]
     dsp = np.ceil((m1 + m2) * _dsp_per_mult(c["weight_bits"], bits, port_a, port_b, pack)
-                  + (f1 + f2 + lanes * e_mults) * _dsp_per_mult(bits, bits, port_a, port_b, pack))
+                  + ((f1 + f2) * costs.fft_dsp_per_mult + lanes * e_mults)
+                  * _dsp_per_mult(bits, bits, port_a, port_b, pack))
     works = layer_work(shape)
     bram = (_weights_bram([(w.gate_rows, (w.in_x, w.in_r)) for w in works], c, c["block_gate"], c["pe_gate"],
                           c["lanes_gate"], configs)
@@ -183,7 +185,7 @@ def evaluate_grid(
     costs: LogicCosts | None = None,
 ) -> dict[str, np.ndarray]:
     """Resources, timing, throughput, power of every point; returns new columns of the same length."""
-    costs = costs or LogicCosts()
+    costs = costs or default_costs()
     n = _check_columns(points, len(shapes), len(devices))
     devs = {d.bram.configs for d in devices}
     if len(devs) != 1:
