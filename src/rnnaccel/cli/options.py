@@ -23,6 +23,10 @@ class FiniteFloat(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        """No ``[x<=None]`` in ``--help`` when there are no bounds."""
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
 
 def finite_float(min: float | None = None, max: float | None = None, *, min_open: bool = False,
                  max_open: bool = False) -> FiniteFloat:
