@@ -151,10 +151,12 @@ def plot_resources(result: ExploreResult, path: str | Path) -> Path:
 def plot_front(result: ExploreResult, path: str | Path) -> Path:
     """The Pareto plot (one axis per device) as SVG or PNG by ``path``'s suffix; no pyplot, so the
     caller's matplotlib backend is untouched."""
-    from rnnaccel.report.plots import pareto_figure
+    from rnnaccel.report.plots import pareto_figure, pareto_svg, write_text
 
-    path = Path(path)
-    fig = pareto_figure(plot_groups(result), result.resource)
+    path, groups = Path(path), plot_groups(result)
+    if path.suffix in ("", ".svg"):  # labels as text, no date: searchable and reproducible
+        return write_text(pareto_svg(groups, result.resource), path)
+    fig = pareto_figure(groups, result.resource)
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "svg")
     return path
