@@ -189,7 +189,7 @@ def _logprobs(wrapped, values: np.ndarray) -> np.ndarray:
     return torch.log_softmax(out, dim=-1).numpy()
 
 
-def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 32,
+def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 192,
                progress: bool = False) -> dict:
     """PER of the integer engine on the whole test split (batched and padded as ``rnnaccel.train``
     evaluates), overflow counts, and bit-exactness against fake-quant torch on ``check_utterances``."""
