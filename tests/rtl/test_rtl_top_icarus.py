@@ -55,3 +55,24 @@ def test_bad_inputs_write_nothing(tmp_path):
     assert res.exit_code != 0 and "HIDDEN=12" in res.output and not out.exists()
     res = CliRunner().invoke(rtl, ["sim", str(tmp_path)])
     assert res.exit_code != 0 and "missing" in res.output
+
+
+def test_weights_come_from_readmemh_files(tmp_path):
+    """top.v holds no inline weights: Icarus loads mem/*.mem; a changed word (hash updated too) makes
+    the simulation differ, a changed file without its hash is refused before Icarus runs."""
+    out = _build(tmp_path, "gru:8:8", 1)
+    verilog = (out / "top.v").read_text()
+    assert verilog.count("$readmemh(") == 2 and "weights0[0] =" not in verilog
+    design = json.loads((out / "design.json").read_text())
+    name = "pe_ih.mac.weights0.mem"
+    path = out / "mem" / name
+    lines = path.read_text().split()
+    lines[0] = "7" * len(lines[0])  # every code of the first word large and positive
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"SHA-256 differs"):
+        run_sim(out)
+    import hashlib
+
+    design["mem"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (out / "design.json").write_text(json.dumps(design))
+    assert not run_sim(out)["bit_exact"]

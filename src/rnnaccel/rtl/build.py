@@ -6,7 +6,10 @@ testbench, and run it: ``rnnaccel rtl build`` / ``rnnaccel rtl sim``.
 :func:`rnnaccel.ref.engine.run_direction`; ``write_design`` validates everything first, then writes
 (atomically) into DIR:
 
-- ``top.v``: the Verilog (Amaranth, hierarchy kept: pe_ih, pe_hh, unit, their FFT/MAC/IFFT/PWL);
+- ``top.v``: the Verilog (Amaranth, hierarchy kept: pe_ih, pe_hh, unit, their FFT/MAC/IFFT/PWL),
+  its weight memories loaded by ``$readmemh`` from ``mem/`` (:mod:`rnnaccel.rtl.memfiles`);
+- ``mem/<module>.weights<lane>.mem``: each MAC lane's words, repacked from the export's ``.mem``
+  codes; design.json holds their SHA-256 and ``rtl sim`` refuses a file that differs;
 - ``vectors.json``: raw input frames, expected raw outputs, code width, frame count, cycle bound;
 - ``cocotb_top.py``: the testbench (fails at the first differing frame, point and value);
 - ``synth.ys``: the Yosys script (``synth_xilinx -family xcu``), ``design.json``: the parameters.
@@ -101,11 +104,23 @@ def _synth_script() -> str:
             "tee -o synth_xcu.json stat -json\n")
 
 
+def design_mem_files(top) -> dict[str, str]:
+    """The ``$readmemh`` files of a layer top's MAC banks, from the export's ``.mem`` codes."""
+    from rnnaccel.export.intfile import mem_words
+    from rnnaccel.rtl.memfiles import lane_mem_files
+
+    bits, files = top.config.weight.bits, {}
+    for name, pe in (("pe_ih", top.pe_ih), ("pe_hh", top.pe_hh)):
+        files |= lane_mem_files(f"{name}.mac", mem_words(pe.role), pe.role, pe.lanes, bits)
+    return files
+
+
 def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, lanes: int = 1,
                  meta: dict | None = None) -> dict:
     """Validate, then write the design files into ``out``; returns design.json's content."""
     from rnnaccel.rtl.sim import pack
     from rnnaccel.rtl.synth import to_verilog, write_atomic
+    from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.top import LayerTop, reference_frames, top_cycles
 
     if not isinstance(lanes, int) or lanes < 1:
@@ -114,7 +129,9 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
     want = reference_frames(kind, d, config, x)
     inputs = [str(pack(top.i.payload.shape(), [int(v) for v in row])) for row in x]
     expected = [str(pack(top.o.payload.shape(), [int(v) for v in row])) for row in want]
-    verilog = icarus_friendly(to_verilog(top, "top"))  # everything is built before the first file is written
+    mems = design_mem_files(top)
+    # everything is built and checked before the first file is written
+    verilog = use_readmemh(icarus_friendly(to_verilog(top, "top")), mems)
     cycles, stages = top_cycles(top), model_cycles(kind, d, lanes)
     vectors = {"inputs": inputs, "expected": expected, "code_bits": config.hidden.bits,
                "codes": d.hidden_size, "max_cycles": 4 * cycles * (len(x) + 2)}
@@ -122,9 +139,11 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
               "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
               "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
               "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages),
-              **(meta or {})}
+              "mem": mem_hashes(mems), **(meta or {})}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for name, text in mems.items():
+        write_atomic(out / "mem" / name, text)
     write_atomic(out / "top.v", verilog)
     write_atomic(out / "vectors.json", json.dumps(vectors))
     write_atomic(out / "cocotb_top.py", _TB.read_text())
@@ -164,13 +183,16 @@ def _failure(xml: Path) -> str | None:
 def run_sim(out: Path) -> dict:
     """Compile and run ``out``'s testbench in Icarus; writes and returns ``out/sim.json``."""
     from rnnaccel.rtl.icarus import build_icarus, run_cocotb
+    from rnnaccel.rtl.memfiles import check_mem_hashes
     from rnnaccel.rtl.synth import write_atomic
 
     out = Path(out).resolve()
     design = _load(out)
+    check_mem_hashes(out / "mem", design.get("mem", {}))
     build, cycles = out / "sim_build", out / "vectors.cycles.json"
     cycles.unlink(missing_ok=True)
     shutil.rmtree(build, ignore_errors=True)
+    shutil.copytree(out / "mem", build / "mem")  # $readmemh paths are relative to the simulator's cwd
     runner = build_icarus(out / "top.v", "top", build)
     try:
         run = run_cocotb(runner, "top", out / "vectors.json", out, build, module="cocotb_top")
