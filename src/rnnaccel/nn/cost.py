@@ -39,9 +39,12 @@ def mults_per_frame(cell: str, input_size: int, hidden_size: int, proj_size: int
     Roles: input ``(G*H, in)``, recurrent ``(G*H, P or H)``, projection ``(P, H)`` (LSTM only), with
     ``G = 4`` (LSTM) or 3 (GRU). Elementwise work (peepholes, gates) is not counted.
     """
-    gates = {"lstm": 4, "gru": 3}.get(cell)
-    if gates is None:
-        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+    from rnnaccel.shape import Cell  # the one gates-per-cell definition
+
+    try:
+        gates = Cell.parse(cell).gates
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     if proj_size and cell != "lstm":
         raise ValueError(f"proj_size is only defined for the LSTM, got proj_size={proj_size} for {cell!r}")
     sizes = resolve_block_sizes(block_size, 1)[0]

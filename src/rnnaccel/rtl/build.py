@@ -91,9 +91,10 @@ def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
     from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts
     from rnnaccel.hw.fpga.model import _layer_stages
     from rnnaccel.hw.fpga.workload import LayerWork
+    from rnnaccel.shape import Cell
 
     k, h = d.ih.block_size, d.hidden_size
-    work = LayerWork((4 if kind == "lstm" else 3) * h, d.ih.in_features, d.hh.in_features, h, 0)
+    work = LayerWork(Cell(kind).gates * h, d.ih.in_features, d.hh.in_features, h, 0)
     design = CirculantDesign(block_gate=k, block_proj=k, pe_gate=2, lanes_gate=lanes, pe_proj=1,
                              lanes_proj=1, elem_lanes=1)
     return tuple(int(c) for c in _layer_stages(work, design, LogicCosts()))

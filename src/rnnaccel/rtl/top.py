@@ -34,6 +34,7 @@ from rnnaccel.ref.export import IntCirculant, IntDirection
 from rnnaccel.rtl.cell import GRUUpdateUnit, LSTMCellUnit
 from rnnaccel.rtl.fixed import fmt_shape
 from rnnaccel.rtl.pe import PE
+from rnnaccel.shape import Cell
 
 __all__ = ["LayerTop", "reference_frames", "top_cycles"]
 
@@ -72,7 +73,7 @@ class LayerTop(wiring.Component):
         self.lanes, self.h, self.k = lanes, d.hidden_size, d.ih.block_size
         self.pe_ih = PE(d.ih, config, in_fmt, lanes)
         self.pe_hh = PE(d.hh, config, config.hidden, lanes)
-        ngates = 4 if kind == "lstm" else 3
+        ngates = Cell(kind).gates
         terms = 4 if kind == "lstm" else 2
         self.pre = _pre_format(self.pe_ih.out_frac, config.ifft, config.bias, terms)
         self.ngates = ngates
