@@ -270,5 +270,5 @@ def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None)
               "compress": compress_rep, "qat": qat_rep,
               "ref_check": _ref_check(cfg, quant, test_set, log, progress=progress),
               "shape": shape.to_dict(), "hardware": _hardware(cfg, shape, log)}
-    write_json_atomic(cfg.report, report)
+    write_json_atomic(cfg.report, report, stamp=True)  # content_sha256: the report checks it
     return report

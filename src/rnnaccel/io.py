@@ -6,10 +6,15 @@ with ``os.replace``; a reader sees the old file or the new one, never a partial 
 (including KeyboardInterrupt) the temporary file is removed and the target is left as it was.
 
 JSON is strict (RFC 8259): NaN and ±Inf become ``null`` instead of the non-standard ``NaN`` tokens.
+A JSON object written with ``stamp=True`` carries ``content_sha256``, the SHA-256 of its canonical form
+(sorted keys, no spaces) without that key; :func:`read_json` checks it, so an edited or damaged file is
+an error naming it, not data used silently. :func:`file_sha256` gives the digest of any file, for a JSON
+that vouches for its sibling files (CSV, SVG, a JSON list).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -19,10 +24,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILE_MODE", "atomic_output", "to_strict_json", "write_bytes_atomic", "write_json_atomic",
-           "write_text_atomic"]
+__all__ = ["CONTENT_KEY", "FILE_MODE", "atomic_output", "content_digest", "file_sha256", "read_json",
+           "to_strict_json", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
 
 FILE_MODE = 0o644
+CONTENT_KEY = "content_sha256"
 
 
 @contextmanager
@@ -87,7 +93,43 @@ def _numpy_value(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: str | Path, payload: Any, *, indent: int | None = 1) -> Path:
-    """Write ``payload`` as strict JSON (NaN/Inf as null) to ``path`` atomically."""
-    text = json.dumps(to_strict_json(payload), indent=indent, allow_nan=False)
+def content_digest(payload: Mapping[str, Any]) -> str:
+    """SHA-256 of ``payload``'s canonical strict JSON, without its ``content_sha256`` key."""
+    body = {k: v for k, v in payload.items() if k != CONTENT_KEY}
+    body = json.loads(json.dumps(to_strict_json(body), allow_nan=False))  # as read back: keys are strings
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of the bytes of ``path``."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: str | Path, payload: Any, *, indent: int | None = 1, stamp: bool = False) -> Path:
+    """Write ``payload`` as strict JSON (NaN/Inf as null) to ``path`` atomically; ``stamp``: add
+    ``content_sha256`` (``payload`` must then be a mapping with string keys)."""
+    payload = to_strict_json(payload)
+    if stamp:
+        payload = {**payload, CONTENT_KEY: content_digest(payload)}
+    text = json.dumps(payload, indent=indent, allow_nan=False)
     return write_text_atomic(path, text + "\n")
+
+
+def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """The JSON value in ``path``; ValueError naming the file when it cannot be read or parsed, or when
+    its ``content_sha256`` (if it has one) does not match its content."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ValueError(f"{path}: cannot read {what} ({reason})") from None
+    if isinstance(data, dict) and CONTENT_KEY in data and data[CONTENT_KEY] != content_digest(data):
+        raise ValueError(f"{path}: {CONTENT_KEY} does not match the content: the {what} was edited or "
+                         f"damaged (rerun the command that wrote it)")
+    return data

@@ -80,7 +80,7 @@ def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
         files["plot"] = str(plot_front(result, out / "pareto.svg"))
         if front:
             files["resources"] = str(plot_resources(result, out / "resources.svg"))
-    files["summary"] = str(_write_json(out / "summary.json", {**summary, "config": config.model_dump()}))
+    files["summary"] = str(_write_summary(out / "summary.json", {**summary, "config": config.model_dump()}))
     return summary
 
 
@@ -89,6 +89,15 @@ def _write_json(path: Path, data: object) -> Path:
     from rnnaccel.io import write_json_atomic
 
     return Path(write_json_atomic(path, data))
+
+
+def _write_summary(path: Path, summary: dict) -> Path:
+    """summary.json with the SHA-256 of every file written beside it and its own content_sha256 (the
+    report checks both: an edited or damaged output is an error, not a page)."""
+    from rnnaccel.io import file_sha256, write_json_atomic
+
+    digests = {Path(f).name: file_sha256(f) for f in summary["files"].values()}
+    return Path(write_json_atomic(path, {**summary, "files_sha256": digests}, stamp=True))
 
 
 def _echo_summary(summary: dict, front: list[dict], as_json: bool) -> None:

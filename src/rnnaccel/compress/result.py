@@ -14,7 +14,6 @@ design space of Phase II cannot price), ``proj`` that of the projection, ``bits`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,10 +63,10 @@ class Phase1Result(BaseModel):
         return [t.model_dump(exclude_none=True) for t in self.trials if t.block_sizes.gates is not None]
 
     def write(self, path: str | Path) -> Path:
-        """Write strict JSON atomically (0644)."""
+        """Write strict JSON atomically (0644), with its ``content_sha256`` (checked when it is read)."""
         from rnnaccel.io import write_json_atomic
 
-        return write_json_atomic(path, self.model_dump(by_alias=True, mode="json"))
+        return write_json_atomic(path, self.model_dump(by_alias=True, mode="json"), stamp=True)
 
 
 def _gates(block_size: Any, method: str) -> Phase1Blocks:
@@ -94,10 +93,11 @@ def trial_from_row(row: dict) -> Phase1Trial:
 
 def load_phase1_result(path: str | Path) -> Phase1Result:
     """Read and validate a Phase I JSON; ValueError names the file and the first malformed trial."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"Phase I results {str(path)!r}: cannot read JSON ({exc})") from None
+    from rnnaccel.io import CONTENT_KEY, read_json
+
+    data = read_json(path, "Phase I results")  # damaged or edited (content_sha256): an error naming it
+    if isinstance(data, dict):
+        data.pop(CONTENT_KEY, None)
     trials = data.get("trials") if isinstance(data, dict) else None
     if not isinstance(trials, list):
         raise ValueError(f"Phase I results {str(path)!r} must be an object with a 'trials' list")

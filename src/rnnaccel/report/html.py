@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rnnaccel.io import file_sha256, read_json
 from rnnaccel.report import plots
 
 __all__ = ["COMPRESS_SECTIONS", "EXPLORE_SECTIONS", "FLOW_SECTIONS", "load_run", "render", "write_report"]
@@ -250,8 +251,9 @@ def compress_page(results: Mapping[str, Any]) -> str:
 
 # -- explore ------------------------------------------------------------------------------------------
 def explore_page(folder: Path) -> str:
-    summary = json.loads((folder / "summary.json").read_text())
-    front = json.loads((folder / "pareto.json").read_text())
+    summary = read_json(folder / "summary.json", "explore summary")
+    _check_files(folder, summary.get("files_sha256") or {})
+    front = read_json(folder / "pareto.json", "Pareto front")
     groups = {}
     for row in front:
         groups.setdefault(row["device"], {"points": [], "front": []})["front"].append(row)
@@ -292,6 +294,15 @@ def explore_page(folder: Path) -> str:
     return _page("rnnaccel explore report", [_section(k, *body[k]) for k in EXPLORE_SECTIONS])
 
 
+def _check_files(folder: Path, digests: dict) -> None:
+    """Each file the summary vouches for has the SHA-256 recorded there (ValueError naming it)."""
+    for name, digest in digests.items():
+        path = folder / Path(str(name)).name  # confined to the folder
+        if not path.is_file() or file_sha256(path) != digest:
+            raise ValueError(f"{path}: missing, edited or damaged since {folder / 'summary.json'} recorded "
+                             f"its SHA-256 (rerun rnnaccel explore)")
+
+
 # -- entry points -------------------------------------------------------------------------------------
 def load_run(run: str | Path) -> tuple[str, Any]:
     """(kind, data) of a run: ``flow`` (report JSON, or a folder with flow.json), ``compress``
@@ -307,10 +318,7 @@ def load_run(run: str | Path) -> tuple[str, Any]:
                 f"{str(path)!r}: expected a flow report, a compress results JSON or an explore "
                 "output folder (with summary.json and pareto.json)"
             )
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{str(path)!r}: cannot read the run ({exc})") from None
+    data = read_json(path, "run")  # unreadable, or edited/damaged (content_sha256): an error naming it
     if isinstance(data, dict) and {"ref_check", "hardware", "dense"} <= set(data):
         return "flow", data
     if isinstance(data, dict) and {"trials", "summary"} <= set(data):
