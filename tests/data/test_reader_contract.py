@@ -209,3 +209,13 @@ def test_bad_manifest_is_an_error_naming_it(tmp_path):
     (tmp_path / "SYNTH.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"SYNTH.json: bad manifest"):
         list_split(tmp_path, "dev")
+
+
+def test_test_seen_is_a_split_only_of_corpora_that_list_it(tmp_path):
+    from rnnaccel.data.timit import SPLITS, corpus_splits
+
+    make_tree(tmp_path)  # no SYNTH.json: as real TIMIT
+    assert corpus_splits(tmp_path) == ("train", "dev", "core_test", "test")
+    (tmp_path / "SYNTH.json").write_text('{"dev_speakers": [], "core_test_speakers": [], '
+                                         '"test_seen_speakers": []}')
+    assert corpus_splits(tmp_path) == SPLITS

@@ -84,3 +84,18 @@ def test_cli_import_and_bad_speaker(source, tmp_path):
     assert res.exit_code != 0 and "test speakers must be a non-empty proper subset" in res.output
     res = CliRunner().invoke(main, [*cmd, "bob"])
     assert res.exit_code == 0 and "wrote 3 utterances" in res.output
+
+
+def test_imported_corpus_carries_a_content_hash_that_data_check_verifies(source, tmp_path):
+    import json
+
+    from rnnaccel.data.synth import corpus_digest
+
+    root = import_corpus(source, tmp_path / "out", ["bob"]).root
+    assert json.loads((root / "SYNTH.json").read_text())["content_sha256"] == corpus_digest(root)
+    ok = CliRunner().invoke(main, ["data", "check", str(root)])
+    assert ok.exit_code == 0, ok.output
+    phn = next(root.rglob("*.PHN"))
+    phn.write_text(phn.read_text().replace("h#", "pau", 1))  # still a valid file: only the hash tells
+    bad = CliRunner().invoke(main, ["data", "check", str(root)])
+    assert bad.exit_code == 1 and "corpus files were modified or damaged" in bad.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -103,9 +104,10 @@ def import_(src: str, out: str, test_speakers: str, skip_bad: bool, overwrite: b
 @click.option("--skip-bad", is_flag=True, help="Skip bad utterances and report how many.")
 def check(root: str, skip_bad: bool) -> None:
     """Read every split of a TIMIT-layout corpus and report counts (errors name file and line)."""
-    from rnnaccel.data.timit import SPLITS, load_split
+    from rnnaccel.data.timit import corpus_splits, load_split
 
-    for split in SPLITS:
+    _check_content(Path(root))
+    for split in corpus_splits(root):
         try:
             s = load_split(root, split, skip_bad=skip_bad)
         except ValueError as exc:
@@ -114,3 +116,19 @@ def check(root: str, skip_bad: bool) -> None:
         click.echo(f"{split:10s} {len(s):5d} utterances {speakers:4d} speakers, skipped {len(s.skipped)}")
         for reason in s.skipped:
             click.echo(f"  skipped: {reason}", err=True)
+
+
+def _check_content(root: Path) -> None:
+    """A corpus whose manifest records a content hash (synthesized or imported here) must still match it."""
+    import json
+
+    from rnnaccel.data.synth import corpus_digest
+    from rnnaccel.data.timit import MANIFEST_NAME
+
+    try:
+        recorded = json.loads((root / MANIFEST_NAME).read_text()).get("content_sha256")
+    except (OSError, ValueError, AttributeError):
+        return  # no (readable) manifest: a corpus not made here, read as it is
+    if recorded is not None and corpus_digest(root) != recorded:
+        raise click.ClickException(f"{root}: corpus files were modified or damaged (content hash differs "
+                                   f"from {root / MANIFEST_NAME})")

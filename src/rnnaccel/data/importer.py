@@ -231,6 +231,8 @@ def _convert_all(speakers: dict[str, Path], test: set[str], tmp: Path) -> tuple[
 
 
 def _manifest(root: Path, test: list[str]) -> None:
+    from rnnaccel.data.synth import corpus_digest  # the same content hash as a synthetic corpus
+
     data = {"generator": "rnnaccel.data.importer", "dev_speakers": test, "core_test_speakers": test,
-            "test_speakers": test}
+            "test_speakers": test, "content_sha256": corpus_digest(root)}
     _write(root / MANIFEST_NAME, [json.dumps(data, indent=1)])

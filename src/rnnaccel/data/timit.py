@@ -35,6 +35,7 @@ __all__ = [
     "DEV_SPEAKERS",
     "MANIFEST_NAME",
     "SPLITS",
+    "corpus_splits",
     "Split",
     "Utterance",
     "UtteranceFiles",
@@ -181,6 +182,16 @@ def _split_speakers(root: Path, split: str) -> frozenset[str] | None:
     if split == "test_seen":
         raise ValueError(f"{manifests[0]}: no test_seen_speakers (a corpus from an older rnnaccel)")
     return None
+
+
+def corpus_splits(root: str | Path) -> tuple[str, ...]:
+    """The splits of the corpus at ``root``: :data:`SPLITS`, without ``test_seen`` unless its manifest
+    lists ``test_seen_speakers`` (a synthetic corpus; real TIMIT and imported corpora have none)."""
+    try:
+        _split_speakers(Path(root), "test_seen")
+    except ValueError:
+        return tuple(s for s in SPLITS if s != "test_seen")
+    return SPLITS
 
 
 def list_split(root: str | Path, split: str) -> list[UtteranceFiles]:
