@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -96,8 +97,15 @@ class EnergyTable:
         return ESTIMATORS[params["estimator"]](params)
 
 
+_TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def load_table(name: str) -> EnergyTable:
-    """Load ``rnnaccel/hw/energy/<name>.json``."""
+    """Load ``rnnaccel/hw/energy/<name>.json``; ``name`` is a bare table name (no path: a name that
+    walks out of the package, ``../x``, is refused)."""
+    if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
+        raise ValueError(f"energy table {name!r}: expected the name of a table in rnnaccel.hw.energy "
+                         f"(letters, digits, '_', '-'; no path)")
     path = resources.files("rnnaccel.hw.energy") / f"{name}.json"
     if not path.is_file():
         raise ValueError(f"unknown energy table {name!r} (no {name}.json in rnnaccel.hw.energy)")
