@@ -122,6 +122,10 @@ def _check_rows(w: LayerWork, cfg: EPURConfig, where: str) -> None:
     if biggest > cap:
         raise ValueError(f"weight buffer of {cap} B is too small for one weight row of {biggest} B "
                          f"({where}); raise cu.weight_buffer_kib")
+    word = cfg.word_bits // 8  # one DPU operand word: the least an input buffer must hold
+    if cfg.input_buffer_bytes < word:
+        raise ValueError(f"input buffer of {cfg.input_buffer_bytes} B is smaller than one {word} B operand "
+                         f"word of the DPU ({where}); raise cu.input_buffer_kib")
 
 
 def mwl_window(w: LayerWork, cfg: EPURConfig, seq_len: int) -> tuple[int, int]:

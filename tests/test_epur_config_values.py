@@ -1,5 +1,6 @@
-"""An ``energy_table`` is a name of a table shipped in rnnaccel.hw.energy, never a path: a config cannot
-make rnnaccel read a JSON file outside the package (issue 16: paths from data files are confined)."""
+"""E-PUR config values: an ``energy_table`` is a name of a table shipped in rnnaccel.hw.energy, never a
+path (a config cannot make rnnaccel read a JSON file outside the package); an input buffer holds at least
+one DPU word."""
 
 import json
 from importlib import resources
@@ -27,3 +28,10 @@ def test_simulate_with_such_a_config_is_a_one_line_error(tmp_path):
     cfg.write_text('energy_table = "../energy/epur_28nm"\n')
     res = CliRunner().invoke(main, ["simulate", "--network", "eesen", "--config", str(cfg)])
     assert res.exit_code in (1, 2) and "no path" in res.output and "Traceback" not in res.output
+
+
+def test_an_input_buffer_below_one_dpu_word_is_an_error(tmp_path):
+    cfg = tmp_path / "b.toml"
+    cfg.write_text("[cu]\ninput_buffer_kib = 0.0001\n")  # > 0, but int(0.1 B) = 0 B
+    res = CliRunner().invoke(main, ["simulate", "--network", "eesen", "--config", str(cfg)])
+    assert res.exit_code in (1, 2) and "input buffer of 0 B is smaller than one 32 B operand" in res.output
