@@ -60,6 +60,10 @@ def test_flow_runs_end_to_end(tmp_path: Path, qat: int, method: str) -> None:
     assert report["hardware"]["fpga"]["fits"] is True
     assert report["hardware"]["epur"]["energy_j"] > 0
     assert "bit-exact=True" in result.output
+    # the flow ends with the HTML report beside its JSON (same page as `rnnaccel report`), JSON stamped
+    page = (tmp_path / "flow.html").read_text()
+    assert f"html report: {tmp_path / 'flow.html'}" in result.output and page.count("<section") == 7
+    assert "content_sha256" in report
 
 
 def test_flow_config_rejects_unknown_keys(tmp_path: Path) -> None:
