@@ -77,3 +77,27 @@ def test_layer_top_rejects_what_it_cannot_build():
         LayerTop("rnn", proj, cfg, cfg.input)
     with pytest.raises(TypeError, match="IntDirection"):
         LayerTop("lstm", object(), cfg, cfg.input)
+
+
+def test_fpga_model_latencies_are_the_rtl_ones():
+    """rnnaccel.hw.fpga's stage depths are built from the RTL components' latencies: FFT-k, PWL,
+    the LSTM/GRU elementwise units; the model's frame time equals the layer top's schedule."""
+    from rnnaccel.hw.fpga.design import LogicCosts
+    from rnnaccel.hw.fpga.model import PWL_CYCLES, elem_depth, fft_depth
+    from rnnaccel.hw.fpga.workload import LayerWork
+    from rnnaccel.rtl.build import build_shape, model_cycles
+    from rnnaccel.rtl.cell import GRU_LATENCY, LSTM_LATENCY
+    from rnnaccel.rtl.fft import fft_latency
+    from rnnaccel.rtl.pwl import PWL_LATENCY
+    from rnnaccel.rtl.top import LayerTop, top_cycles
+
+    costs = LogicCosts()
+    ks = (2, 4, 8, 16, 32)
+    assert [fft_depth(k, costs) for k in ks] == [fft_latency(k) for k in ks]
+    assert PWL_CYCLES == PWL_LATENCY
+    assert elem_depth(LayerWork(64, 8, 16, 16, 0), costs) == LSTM_LATENCY + 2
+    assert elem_depth(LayerWork(48, 8, 16, 16, 0), costs) == GRU_LATENCY + 2
+    for shape, lanes in [("lstm:16:16", 1), ("lstm:8:16", 2), ("gru:16:8", 1), ("gru:32:32", 4)]:
+        kind, d, cfg, _ = build_shape(shape, 8, 0, frames=1)
+        top = LayerTop(kind, d, cfg, cfg.input, lanes)
+        assert top_cycles(top) == sum(model_cycles(kind, d, lanes)), shape

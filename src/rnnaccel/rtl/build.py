@@ -119,9 +119,9 @@ def design_mem_files(top) -> dict[str, str]:
 def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, lanes: int = 1,
                  meta: dict | None = None) -> dict:
     """Validate, then write the design files into ``out``; returns design.json's content."""
+    from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.sim import pack
     from rnnaccel.rtl.synth import to_verilog, write_atomic
-    from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.top import LayerTop, reference_frames, top_cycles
 
     if not isinstance(lanes, int) or lanes < 1:

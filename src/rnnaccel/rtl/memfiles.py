@@ -45,7 +45,8 @@ def _lane_words(codes: np.ndarray, role: IntCirculant, lanes: int, bits: int) ->
     return out
 
 
-def lane_mem_files(prefix: str, codes: np.ndarray, role: IntCirculant, lanes: int, bits: int) -> dict[str, str]:
+def lane_mem_files(prefix: str, codes: np.ndarray, role: IntCirculant, lanes: int,
+                   bits: int) -> dict[str, str]:
     """``{"<prefix>.weights<l>.mem": text}`` for each lane of the MAC bank at module path ``prefix``."""
     digits = -(-role.block_size * bits // 4)
     return {f"{prefix}.weights{lane}.mem": "".join(f"{w:0{digits}x}\n" for w in words)

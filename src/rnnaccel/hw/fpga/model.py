@@ -32,7 +32,8 @@ from rnnaccel.hw.fpga.power import PowerModel
 from rnnaccel.hw.fpga.workload import LayerWork, RnnShape, ceil_div, design_blocks, layer_work
 from rnnaccel.hw.spec import FpgaDevice
 
-__all__ = ["FpgaReport", "Tally", "elem_unit", "evaluate", "evaluate_circulant", "evaluate_sparse"]
+__all__ = ["PWL_CYCLES", "FpgaReport", "Tally", "elem_depth", "elem_unit", "evaluate", "evaluate_circulant",
+           "evaluate_sparse", "fft_depth"]
 
 
 def elem_unit(cell: str, peepholes: bool) -> tuple[int, int, int]:
@@ -141,10 +142,30 @@ def _mat_stage(rows: int, cols: tuple[int, ...], k: int, pe: int, lanes: int) ->
     return p, q, ceil_div(q, pe) * ceil_div(p, lanes)
 
 
+PWL_CYCLES = 3  # register stages of one PWL activation (= rnnaccel.rtl.pwl.PWL_LATENCY; a test checks)
+
+
+def fft_depth(k: int, costs: LogicCosts) -> int:
+    """Latency of one FFT-k or IFFT-k, as the RTL builds it: the first two radix-2 stages have the
+    trivial twiddles 1 and -j (adds only: one register each), every later stage multiplies
+    (``fft_stage_cycles``). Equals :func:`rnnaccel.rtl.fft.fft_latency` (a test checks)."""
+    stages = log2_block(k)
+    return min(stages, 2) + costs.fft_stage_cycles * max(0, stages - 2)
+
+
+def elem_depth(w: LayerWork, costs: LogicCosts) -> int:
+    """Pipeline of the elementwise stage: the cell's register stages (``elem_pipeline_cycles`` for
+    the LSTM cell with peepholes, two fewer for GRU's update) + two PWL levels in series (gates, then
+    tanh(c) / the candidate) + one cycle writing h (and c) back + one handing the frame out. The
+    RTL's LSTMCellUnit / GRUUpdateUnit latencies + 2 (a test checks)."""
+    gru = 2 if w.gate_rows == 3 * w.hidden else 0
+    return costs.elem_pipeline_cycles - gru + 2 * PWL_CYCLES + 2
+
+
 def _stage_depth(k: int, pe: int, costs: LogicCosts) -> int:
-    """Pipeline fill of FFT + MAC + cross-PE adder tree + IFFT."""
-    fft = 2 * costs.fft_stage_cycles * log2_block(k)
-    return fft + costs.mac_pipeline_cycles + math.ceil(math.log2(pe))
+    """Pipeline fill of FFT + MAC (read, multiply, accumulate, write into the gate buffer) + IFFT
+    + cross-PE adder tree (in the RTL layer top: the ih/hh sum, one register, or the frame load)."""
+    return 2 * fft_depth(k, costs) + costs.mac_pipeline_cycles + math.ceil(math.log2(pe))
 
 
 def _stage_cycles(work: tuple, k: int, pe: int, lanes: int, ii: int, costs: LogicCosts) -> int:
@@ -157,7 +178,7 @@ def _stage_cycles(work: tuple, k: int, pe: int, lanes: int, ii: int, costs: Logi
 
 def _layer_stages(w: LayerWork, d: CirculantDesign, costs: LogicCosts) -> tuple[int, int, int]:
     gate = _stage_cycles((w.gate_rows, (w.in_x, w.in_r)), d.block_gate, d.pe_gate, d.lanes_gate, d.ii, costs)
-    elem = ceil_div(w.hidden, d.elem_lanes) + costs.elem_pipeline_cycles
+    elem = ceil_div(w.hidden, d.elem_lanes) + elem_depth(w, costs)
     proj = _stage_cycles((w.proj, (w.hidden,)), d.block_proj, d.pe_proj, d.lanes_proj, d.ii, costs)
     return gate, elem, proj
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnaccel.hw.fpga.calibration import default_costs
 from rnnaccel.hw.fpga.design import LogicCosts
-from rnnaccel.hw.fpga.model import elem_unit
+from rnnaccel.hw.fpga.model import elem_depth, elem_unit
 from rnnaccel.hw.fpga.power import PowerModel
 from rnnaccel.hw.fpga.workload import RnnShape, layer_work
 from rnnaccel.hw.spec import FpgaDevice
@@ -67,7 +67,9 @@ def _rounds(rows, cols, k, pe, lanes):
 def _stage(rows, cols, k, pe, lanes, ii, costs: LogicCosts):
     rounds, _, _ = _rounds(rows, cols, k, pe, lanes)
     tree = np.ceil(np.log2(pe)).astype(int)
-    depth = 2 * costs.fft_stage_cycles * _log2(k) + costs.mac_pipeline_cycles + tree
+    stages = _log2(k)
+    fft = np.minimum(stages, 2) + costs.fft_stage_cycles * np.maximum(0, stages - 2)  # model.fft_depth
+    depth = 2 * fft + costs.mac_pipeline_cycles + tree
     return rounds * ii + depth if rows else np.zeros_like(pe)
 
 
@@ -86,7 +88,7 @@ def _timing(shape: RnnShape, c: dict, costs: LogicCosts):
     for w in layer_work(shape):
         cols = (w.in_x, w.in_r)
         gate = _stage(w.gate_rows, cols, c["block_gate"], c["pe_gate"], c["lanes_gate"], c["ii"], costs)
-        elem = _cdiv(w.hidden, c["elem_lanes"]) + costs.elem_pipeline_cycles
+        elem = _cdiv(w.hidden, c["elem_lanes"]) + elem_depth(w, costs)
         proj = _stage(w.proj, (w.hidden,), c["block_proj"], c["pe_proj"], c["lanes_proj"], c["ii"], costs)
         cycles = cycles + np.maximum(np.maximum(gate, elem), proj)
         latency = latency + gate + elem + proj
