@@ -4,7 +4,10 @@ The arithmetic is the one of :mod:`rnnaccel.ref.engine` / :mod:`rnnaccel.ref.fft
 exact int64 products and sums, one :func:`rnnaccel.quant.qformat.requantize` (shift-round, then
 saturate or wrap, overflow counted) at each named point, every FFT/IFFT stage rounded. Arrays are
 ``(rows, batch)`` with the batch innermost, so every loop over the batch is a SIMD loop; only the
-first ``n`` columns (the utterances still running at this timestep) are touched.
+first ``n`` columns (the utterances still running at this timestep) are touched. A TRN/RND rounding
+without wrap rounds in place and tracks only the range of the exact values; rounding is monotone, so
+the rounded range says whether any code leaves the format, and only then a second pass saturates and
+counts (:func:`_settle`): the same codes and counts as saturating and counting each value.
 
 A format is a row of ``fmts``: (frac, code_min, code_max, rounding, wrap, bits), rounding 0 = TRN,
 1 = RND, 2 = RND_CONV. ``counts[point]`` accumulates overflows; ``flags[0]`` is set when an exact
