@@ -42,7 +42,7 @@ class Split(SimpleNamespace):
     def __len__(self):
         return len(self.feats)
 test_set = Split(feats=feats, phones=[torch.tensor([1, 2])] * len(feats))
-rep = _ref_check(FlowConfig(check_utterances=2), wrapped, test_set, print, progress=True)
+rep = _ref_check(FlowConfig(check_utterances=2), wrapped, test_set, print, batch_size=32, progress=True)
 print("bit_exact", rep["bit_exact"], rep["utterances"])
 """
 
