@@ -9,7 +9,11 @@
 5. integer engine: ``rnnaccel.ref`` runs the whole test split (its PER and overflow counts are
    reported) and must equal the torch fake-quant model code for code on ``check_utterances``;
 6. Phase II: the chosen model is sized on an FPGA (``rnnaccel.hw.fpga``) and simulated on E-PUR
-   (``rnnaccel.hw.epur``, with MWL).
+   (``rnnaccel.hw.epur``, with MWL);
+7. optional (``rtl = true``): every layer-direction of the chosen model is generated as RTL
+   (``rnnaccel.rtl``) and one whole test utterance (``rtl_frames``: its first frames only) runs
+   through it in Icarus; the report records bit-exactness against ``rnnaccel.ref`` and the
+   measured cycles per frame beside ``rnnaccel.hw.fpga``'s for the same parallelism.
 
 The result is one JSON report (written atomically). The library reports progress through ``log``
 (the CLI prints it); it never prints itself.
@@ -57,6 +61,9 @@ class FlowConfig(BaseModel):
     qat_epochs: StrictInt = Field(default=0, ge=0)
     check_utterances: StrictInt = Field(default=16, ge=1)
     fpga_device: str = "ku060"
+    rtl: bool = False  # the last stage: the chosen model through the generated RTL in Icarus (slow)
+    rtl_parallel: StrictInt = Field(default=1, ge=1)
+    rtl_frames: StrictInt | None = Field(default=None, ge=1)  # None: the whole test utterance
     out_dir: str = "runs/flow"
     report: str = "results/flow.json"
 
@@ -252,6 +259,33 @@ def _epur(shape: RnnShape) -> dict:
     return epur_evaluate(simulate(net, mwl=True)).summary()
 
 
+def _rtl(cfg: FlowConfig, wrapped, test_set, log: Log) -> dict:
+    """Every layer-direction of the chosen model as RTL, fed test utterance 0, simulated in Icarus."""
+    from rnnaccel.compress import find_rnn
+    from rnnaccel.quant import quantize_float
+    from rnnaccel.ref import export_model
+    from rnnaccel.rtl.build import run_sim
+    from rnnaccel.rtl.model_build import write_layer_design
+
+    int_model = export_model(find_rnn(wrapped), wrapped.rnn.config)
+    codes, _ = quantize_float(test_set.feats[0].numpy(), wrapped.rnn.config.input)
+    runs = []
+    for li, directions in enumerate(int_model.layers):
+        for di in range(len(directions)):
+            out = Path(cfg.out_dir) / "rtl" / f"layer{li}-dir{di}"
+            log(f"rtl: layer {li} direction {di}: generating and simulating in Icarus ({out})")
+            write_layer_design(int_model, codes, out, layer=li, direction=di, lanes=cfg.rtl_parallel,
+                               frames=cfg.rtl_frames, meta={"split": test_set.split, "utterance": 0})
+            sim = run_sim(out)
+            runs.append({k: sim[k] for k in ("bit_exact", "frames", "cycles_per_frame",
+                                             "model_cycles_per_frame", "failure", "sim_seconds")}
+                        | {"layer": li, "direction": di, "dir": str(out)})
+    return {"bit_exact": all(r["bit_exact"] for r in runs), "parallel": cfg.rtl_parallel,
+            "utterance_frames": int(len(codes)), "frames": runs[0]["frames"],
+            "cycles_match_model": all(r["cycles_per_frame"] == r["model_cycles_per_frame"] for r in runs),
+            "layer_directions": runs}
+
+
 def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None) -> dict:
     """Run the whole flow (module docstring) and write the JSON report; returns the report."""
     from rnnaccel.io import write_json_atomic
@@ -270,5 +304,7 @@ def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None)
               "compress": compress_rep, "qat": qat_rep,
               "ref_check": _ref_check(cfg, quant, test_set, log, progress=progress),
               "shape": shape.to_dict(), "hardware": _hardware(cfg, shape, log)}
+    if cfg.rtl:
+        report["rtl"] = _rtl(cfg, quant, test_set, log)
     write_json_atomic(cfg.report, report, stamp=True)  # content_sha256: the report checks it
     return report

@@ -94,28 +94,53 @@ def pe(block_size: int, fmt_text: str, out_dir: Path, lanes: int, out_blocks: in
                    "LUT/FF differ from Vivado)")
 
 
+def _build_design(shape: str | None, model: Path | None, out_dir: Path, opts: dict) -> dict:
+    """One of --shape (random weights) / --model (a trained run or export directory)."""
+    from rnnaccel.rtl.build import build_shape, write_design
+    from rnnaccel.rtl.model_build import build_model_design
+
+    if (shape is None) == (model is None):
+        raise click.UsageError("give exactly one of --shape SHAPE and --model RUN_DIR")
+    if model is not None:
+        return build_model_design(model, out_dir, lanes=opts["parallel"], fmt=opts["fmt"],
+                                  layer=opts["layer"], direction=opts["direction"],
+                                  utterance=opts["utterance"], frames=opts["frames"])
+    frames = 8 if opts["frames"] is None else opts["frames"]
+    kind, d, cfg, x = build_shape(shape, opts["block_size"], opts["seed"], frames=frames)
+    return write_design(out_dir, kind, d, cfg, x, opts["parallel"], {"seed": opts["seed"], "shape": shape})
+
+
 @rtl.command("build")
-@click.option("--shape", required=True,
+@click.option("--shape", default=None,
               help="'lstm:IN:HIDDEN' (peepholes) or 'gru:IN:HIDDEN', random weights.")
+@click.option("--model", "model", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A trained run directory (checkpoint.json) or an 'rnnaccel export' directory.")
+@click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit", show_default=True,
+              help="--model of a run directory: its fixed-point preset (the flow's 'quant').")
+@click.option("--layer", type=int, default=0, show_default=True, help="--model: the layer to build.")
+@click.option("--direction", type=int, default=0, show_default=True,
+              help="--model: 0 forward, 1 backward (bidirectional layers).")
+@click.option("--utterance", type=int, default=0, show_default=True,
+              help="--model: index of the test utterance whose features feed the testbench.")
 @click.option("--block-size", "-k", "block_size", type=int, default=8, show_default=True,
               help="Circulant block size k (divides HIDDEN).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and input frames.")
 @click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
-@click.option("--frames", type=int, default=8, show_default=True, help="Input frames of the testbench.")
+@click.option("--frames", type=int, default=None,
+              help="Input frames of the testbench [--shape: 8; --model: the whole utterance].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for top.v, vectors.json, cocotb_top.py, synth.ys, design.json.")
-def build(shape: str, block_size: int, seed: int, parallel: int, frames: int, out_dir: Path) -> None:
-    """Generate the layer accelerator (Verilog), its cocotb/Icarus testbench with rnnaccel.ref's
-    expected outputs, and a Yosys synthesis script (16-bit ap_fixed<16,8> datapath)."""
-    from rnnaccel.rtl.build import build_shape, write_design
-
+def build(shape: str | None, model: Path | None, out_dir: Path, **opts) -> None:
+    """Generate the layer accelerator (Verilog, $readmemh weight files), its cocotb/Icarus testbench
+    with rnnaccel.ref's expected outputs, and a Yosys synthesis script. --shape: seeded random
+    weights (16-bit ap_fixed<16,8>); --model: one layer-direction of a trained model, fed a real
+    test utterance of its corpus."""
     try:
-        kind, d, cfg, x = build_shape(shape, block_size, seed, frames=frames)
-        design = write_design(out_dir, kind, d, cfg, x, parallel, {"seed": seed, "shape": shape})
+        design = _build_design(shape, model, out_dir, opts)
     except (ValueError, TypeError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {out_dir}: {design['kind']} {design['input_size']}->{design['hidden_size']}, "
-               f"k={design['block_size']}, P={parallel}, {frames} frames, "
+               f"k={design['block_size']}, P={design['parallel']}, {design['frames']} frames, "
                f"{design['schedule_cycles_per_frame']} cycles/frame (schedule)")
 
 

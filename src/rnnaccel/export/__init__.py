@@ -10,7 +10,7 @@ from rnnaccel.export.intfile import (
     mem_words,
     write_int_model,
 )
-from rnnaccel.export.rundir import FORMATS, RunModel, load_run, quant_format
+from rnnaccel.export.rundir import FORMATS, RunModel, load_run, quant_format, run_features
 
 __all__ = [
     "BUILDABLE_BLOCK_SIZES",
@@ -21,5 +21,6 @@ __all__ = [
     "load_run",
     "mem_words",
     "quant_format",
+    "run_features",
     "write_int_model",
 ]

@@ -18,7 +18,7 @@ from torch import nn
 
 from rnnaccel.quant.config import QuantConfig
 
-__all__ = ["FORMATS", "RunModel", "load_run", "quant_format"]
+__all__ = ["FORMATS", "RunModel", "load_run", "quant_format", "run_features"]
 
 FORMATS = ("16bit", "12bit")
 
@@ -108,3 +108,29 @@ def load_run(run_dir: str | Path) -> RunModel:
         raise ValueError(f"{run}: checkpoint tensors do not fit its model config (missing {missing[:4]}, "
                          f"unexpected {unexpected[:4]})")
     return RunModel(model.eval(), run, int(state_json.get("epoch", -1)), input_size)
+
+
+def run_features(run_dir: str | Path, utterance: int = 0, split: str | None = None):
+    """(features (time, dim) of one utterance of the run's corpus, normalized with the run's saved
+    statistics as training fed them, the split's name). ``split``: the run's ``test`` split if it
+    evaluates one, else its first eval split. Errors name the run, corpus, split or index."""
+    import numpy as np
+
+    from rnnaccel.data.features import load_features
+    from rnnaccel.train.config import Config
+
+    run = Path(run_dir)
+    state_json, tensors = _read(run)
+    try:
+        cfg = Config.model_validate(state_json["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{run / 'checkpoint.json'}: no valid training config ({exc})") from None
+    d = cfg.data
+    name = split or ("test" if "test" in d.eval_splits else d.eval_splits[0])
+    if not Path(d.corpus).is_dir():
+        raise ValueError(f"{run}: its corpus {d.corpus!r} does not exist (the run's data.corpus)")
+    feats = load_features(d.corpus, name, d.feature_settings(), d.cache_dir).feats
+    if not 0 <= utterance < len(feats):
+        raise ValueError(f"utterance {utterance} out of range: split {name!r} of {d.corpus} has {len(feats)}")
+    mean, std = (tensors[f"norm.{k}"].numpy() for k in ("mean", "std"))
+    return ((feats[utterance] - mean) / std).astype(np.float32), name

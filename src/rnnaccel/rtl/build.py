@@ -86,10 +86,13 @@ def icarus_friendly(verilog: str) -> str:
 
 def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
     """``rnnaccel.hw.fpga``'s stage cycles (gate, elementwise, projection) of this design: two PEs
-    (ih, hh) of ``lanes`` lanes, one elementwise lane; a single stream's recurrence runs one frame
-    per sum of stages (the model's latency), which is what the sequential top does."""
+    of ``lanes`` lanes, one elementwise lane; a single stream's recurrence runs one frame per sum of
+    stages (the model's latency), which is what the sequential top does. The model's ``pe_gate``
+    PEs share the q = q_ih + q_hh input blocks evenly; the layer top has one PE per role (the spec
+    rounds each role after its own IFFT), so its gate stage is the model's stage of the larger role
+    on one PE plus the two-PE adder tree (the ih + hh sum). Both agree when |q_ih - q_hh| <= 1."""
     from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts
-    from rnnaccel.hw.fpga.model import _layer_stages
+    from rnnaccel.hw.fpga.model import _layer_stages, _stage_cycles
     from rnnaccel.hw.fpga.workload import LayerWork
     from rnnaccel.shape import Cell
 
@@ -97,7 +100,10 @@ def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
     work = LayerWork(Cell(kind).gates * h, d.ih.in_features, d.hh.in_features, h, 0)
     design = CirculantDesign(block_gate=k, block_proj=k, pe_gate=2, lanes_gate=lanes, pe_proj=1,
                              lanes_proj=1, elem_lanes=1)
-    return tuple(int(c) for c in _layer_stages(work, design, LogicCosts()))
+    costs = LogicCosts()
+    _, elem, proj = _layer_stages(work, design, costs)
+    roles = (_stage_cycles((work.gate_rows, (n,)), k, 1, lanes, 1, costs) for n in (work.in_x, work.in_r))
+    return int(max(roles)) + 1, int(elem), int(proj)
 
 
 def _synth_script() -> str:
@@ -117,8 +123,9 @@ def design_mem_files(top) -> dict[str, str]:
 
 
 def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, lanes: int = 1,
-                 meta: dict | None = None) -> dict:
-    """Validate, then write the design files into ``out``; returns design.json's content."""
+                 meta: dict | None = None, in_fmt=None) -> dict:
+    """Validate, then write the design files into ``out``; returns design.json's content. ``x``:
+    input frames as codes of ``in_fmt`` (default: the input point)."""
     from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.sim import pack
     from rnnaccel.rtl.synth import to_verilog, write_atomic
@@ -126,8 +133,9 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
 
     if not isinstance(lanes, int) or lanes < 1:
         raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
-    top = LayerTop(kind, d, config, config.input, lanes)
-    want = reference_frames(kind, d, config, x)
+    in_fmt = config.input if in_fmt is None else in_fmt
+    top = LayerTop(kind, d, config, in_fmt, lanes)
+    want = reference_frames(kind, d, config, x, in_frac=in_fmt.frac)
     inputs = [str(pack(top.i.payload.shape(), [int(v) for v in row])) for row in x]
     expected = [str(pack(top.o.payload.shape(), [int(v) for v in row])) for row in want]
     mems = design_mem_files(top)
