@@ -279,7 +279,19 @@ def _save_best(config: Config, model: nn.Module, epoch: int) -> None:
 
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_output(_best_path(config), suffix=".safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"epoch": str(epoch)})
+        save_file(state, str(tmp), metadata={"epoch": str(epoch), "sha256": _state_digest(state)})
+
+
+def _state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over each tensor's name, dtype, shape and bytes (sorted by name)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        flat = state[name].detach().contiguous().reshape(-1)
+        digest.update(f"{name}:{flat.dtype}:{tuple(state[name].shape)};".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
@@ -288,11 +300,15 @@ def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
     path = _best_path(config)
     try:
         with safe_open(str(path), framework="pt") as f:
-            found = int(f.metadata().get("epoch", -1))
+            meta = f.metadata() or {}
+            found, recorded = int(meta.get("epoch", -1)), meta.get("sha256")
             state = {k: f.get_tensor(k) for k in f.keys()}
     except (OSError, SafetensorError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the best-epoch weights ({exc}); rerun without "
                          "--resume") from None
+    if recorded is not None and recorded != _state_digest(state):  # files of older runs have none
+        raise ValueError(f"{path}: the best-epoch weights were modified or damaged (SHA-256 differs "
+                         "from the one saved with them); rerun without --resume")
     if found != epoch:
         raise ValueError(f"{path}: holds epoch {found}, the history's best is epoch {epoch}; rerun "
                          "without --resume")
