@@ -1,0 +1,78 @@
+"""`rnnaccel rtl build --model`: layer-directions of small random-weight models (LSTM and GRU,
+unidirectional and bidirectional, a second layer fed the first's outputs) are bit-exact in Icarus
+and their measured cycles per frame equal rnnaccel.hw.fpga's; bad model directories fail, naming
+the value, before any file is written."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from rnnaccel.cli.rtl import rtl
+from rnnaccel.export import write_int_model
+from rnnaccel.nn import GRU, LSTM
+from rnnaccel.quant.config import QuantConfig
+from rnnaccel.ref import export_model
+from rnnaccel.rtl.build import run_sim
+from rnnaccel.rtl.model_build import write_layer_design
+
+needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog missing (apt-get)")
+
+
+def _model(kind, bidirectional, layers=1, **kw):
+    torch.manual_seed(1)
+    cls = LSTM if kind == "lstm" else GRU
+    extra = {"peephole": True} if kind == "lstm" else {}
+    net = cls(8, 8, layers, batch_first=True, bidirectional=bidirectional, block_size=4, **extra, **kw)
+    return export_model(net, QuantConfig.c_lstm())
+
+
+_CASES = [("lstm", False, 0, 0), ("gru", False, 0, 0), ("lstm", True, 1, 1), ("gru", True, 0, 1)]
+
+
+@needs_icarus
+@pytest.mark.parametrize(("kind", "bidirectional", "layer", "direction"), _CASES)
+def test_layer_direction_bit_exact(tmp_path, kind, bidirectional, layer, direction):
+    model = _model(kind, bidirectional, layers=1 + layer)
+    codes = np.random.default_rng(0).integers(-256, 256, (9, 8))
+    design = write_layer_design(model, codes, tmp_path, layer=layer, direction=direction, frames=4)
+    assert design["input_size"] == (16 if layer and bidirectional else 8)
+    doc = run_sim(tmp_path)
+    assert doc["bit_exact"] and doc["frames"] == 4, doc["failure"]
+    assert doc["cycles_between_frames"] == [doc["model_cycles_per_frame"]] * 3
+
+
+def test_bad_model_directories_write_nothing(tmp_path):
+    cli, out = CliRunner(), tmp_path / "out"
+
+    def fails(args, text):
+        res = cli.invoke(rtl, ["build", *args, "--out", str(out)])
+        assert res.exit_code != 0 and text in res.output, res.output
+        assert not out.exists()
+
+    fails(["--model", str(tmp_path / "nope")], "does not exist")
+    fails(["--shape", "lstm:8:8", "--model", str(tmp_path)], "exactly one of")
+    (tmp_path / "empty").mkdir()
+    fails(["--model", str(tmp_path / "empty")], "no checkpoint.json")
+    exp = tmp_path / "exp"
+    write_int_model(_model("gru", True), exp, {"run_dir": str(tmp_path / "run")})
+    mem = sorted((exp / "mem").iterdir())[0]
+    mem.write_text(mem.read_text().replace("0", "1", 1))
+    fails(["--model", str(exp)], "SHA-256 differs")
+    model = _model("lstm", False, proj_size=4)
+    with pytest.raises(ValueError, match="projection"):
+        write_layer_design(model, np.zeros((3, 8), np.int64), out)
+    with pytest.raises(ValueError, match="--direction 1 out of range"):
+        write_layer_design(_model("gru", False), np.zeros((3, 8), np.int64), out, direction=1)
+    assert not out.exists()
+
+
+def test_export_dir_names_its_run(tmp_path):
+    exp = tmp_path / "exp"
+    write_int_model(_model("gru", False), exp)
+    res = CliRunner().invoke(rtl, ["build", "--model", str(exp), "--out", str(tmp_path / "o")])
+    assert res.exit_code != 0 and "no source.run_dir" in res.output
+    assert json.loads((exp / "model.json").read_text())["source"] == {}
