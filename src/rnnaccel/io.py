@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["CONTENT_KEY", "FILE_MODE", "atomic_output", "content_digest", "file_sha256", "read_json",
-           "to_strict_json", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
+           "tensors_sha256", "to_strict_json", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
 
 FILE_MODE = 0o644
 CONTENT_KEY = "content_sha256"
@@ -107,6 +107,19 @@ def file_sha256(path: str | Path) -> str:
     with Path(path).open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tensors_sha256(state: Mapping[str, Any]) -> str:
+    """SHA-256 over each torch tensor's name, dtype, shape and bytes (sorted by name): what a safetensors
+    file records in its metadata so that overwritten tensor bytes are detected when it is loaded."""
+    import torch  # only called with tensors, so torch is already imported
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        flat = state[name].detach().contiguous().reshape(-1)
+        digest.update(f"{name}:{flat.dtype}:{tuple(state[name].shape)};".encode())
+        digest.update(flat.view(torch.uint8).cpu().numpy().tobytes())
     return digest.hexdigest()
 
 

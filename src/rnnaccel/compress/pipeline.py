@@ -18,7 +18,7 @@ from torch import nn
 from rnnaccel.compress.admm import ADMMSchedule, ADMMState, IterationLog, write_admm_log
 from rnnaccel.compress.prune import prune_model
 from rnnaccel.compress.roles import to_block_circulant
-from rnnaccel.io import atomic_output
+from rnnaccel.io import atomic_output, tensors_sha256
 from rnnaccel.nn import BlockSizeSpec
 from rnnaccel.quant.recognizer import QuantRecognizer  # moved to rnnaccel.quant; re-exported
 
@@ -78,21 +78,42 @@ def save_model(model: nn.Module, path: str | Path) -> None:
     """Save a (compressed) recognizer's weights to safetensors, atomically."""
     from safetensors.torch import save_file
 
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_output(path) as tmp:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+        save_file(state, str(tmp), metadata={"sha256": tensors_sha256(state)})
 
 
 def load_model(config, input_size: int, block_size: BlockSizeSpec, path: str | Path) -> nn.Module:
-    """Rebuild ``config.model`` with ``block_size`` and load weights saved by :func:`save_model`."""
-    from safetensors.torch import load_file
-
+    """Rebuild ``config.model`` with ``block_size`` and load weights saved by :func:`save_model`; a
+    truncated, damaged (SHA-256 in its metadata) or foreign file is a ValueError naming it."""
     from rnnaccel.train import build_model
 
     if not Path(path).exists():
         raise ValueError(f"no saved model at {str(path)!r}; run its trial first")
+    state = _read_state(Path(path))
     model = build_model(config.model.with_block_size(block_size), input_size)
-    model.load_state_dict(load_file(str(path)))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: not a model of this trial's network ({str(exc).splitlines()[0]})") \
+            from None
     return model
+
+
+def _read_state(path: Path) -> dict:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            recorded = (f.metadata() or {}).get("sha256")
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the trial's model ({exc}); delete it to rerun the "
+                         "trial") from None
+    if recorded is not None and recorded != tensors_sha256(state):  # older files have none
+        raise ValueError(f"{path}: the trial's model was modified or damaged (SHA-256 differs); delete "
+                         "it to rerun the trial")
+    return state
 
 
 def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADMMSchedule,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from rnnaccel.data.features import FeatureStats, SplitFeatures, load_features
-from rnnaccel.io import atomic_output
+from rnnaccel.io import atomic_output, tensors_sha256
 from rnnaccel.train.augment import augment_utterance
 from rnnaccel.train.checkpoint import load_checkpoint, restore, run_dir, run_identity, save_checkpoint
 from rnnaccel.train.config import Config
@@ -279,19 +279,8 @@ def _save_best(config: Config, model: nn.Module, epoch: int) -> None:
 
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_output(_best_path(config), suffix=".safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"epoch": str(epoch), "sha256": _state_digest(state)})
+        save_file(state, str(tmp), metadata={"epoch": str(epoch), "sha256": tensors_sha256(state)})
 
-
-def _state_digest(state: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over each tensor's name, dtype, shape and bytes (sorted by name)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        flat = state[name].detach().contiguous().reshape(-1)
-        digest.update(f"{name}:{flat.dtype}:{tuple(state[name].shape)};".encode())
-        digest.update(flat.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
@@ -306,7 +295,7 @@ def _load_best(config: Config, model: nn.Module, epoch: int) -> None:
     except (OSError, SafetensorError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the best-epoch weights ({exc}); rerun without "
                          "--resume") from None
-    if recorded is not None and recorded != _state_digest(state):  # files of older runs have none
+    if recorded is not None and recorded != tensors_sha256(state):  # files of older runs have none
         raise ValueError(f"{path}: the best-epoch weights were modified or damaged (SHA-256 differs "
                          "from the one saved with them); rerun without --resume")
     if found != epoch:
