@@ -1,7 +1,7 @@
 """cocotb testbench of a generated layer top (rnnaccel.rtl.build): offers the frames of the vectors
 file (``RNNACCEL_VECTORS``) with valid/ready, takes every output frame with the sink always ready,
 and fails at the first differing frame with its point (feature index) and both values. Writes the
-cycle of every output handshake beside the vectors file (``vectors.cycles.json``)."""
+cycle and raw payload of every output handshake beside the vectors file (``vectors.cycles.json``)."""
 
 import json
 import os
@@ -33,7 +33,7 @@ async def top_matches_ref(dut):
     for _ in range(2):
         await FallingEdge(dut.clk)
     dut.rst.value = 0
-    sent, out_cycles, cycle = 0, [], 0
+    sent, out_cycles, outputs, cycle = 0, [], [], 0
     while len(out_cycles) < len(want):
         assert cycle < spec["max_cycles"], f"timeout: {len(out_cycles)}/{len(want)} frames"
         await FallingEdge(dut.clk)
@@ -46,8 +46,9 @@ async def top_matches_ref(dut):
             if got != want[frame]:
                 raise AssertionError(_mismatch(frame, got, want[frame], spec["code_bits"], spec["codes"]))
             out_cycles.append(cycle)
+            outputs.append(str(got))
         if sent < len(inputs) and str(dut.i__ready.value) == "1":
             sent += 1
         cycle += 1
     cycles = Path(os.environ["RNNACCEL_VECTORS"]).with_suffix(".cycles.json")
-    cycles.write_text(json.dumps({"out_cycles": out_cycles}))
+    cycles.write_text(json.dumps({"out_cycles": out_cycles, "outputs": outputs}))
