@@ -47,9 +47,11 @@ from rnnaccel.rtl.top import LayerTop, top_cycles
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-POINTS = ("lstm:8:8:8:1", "lstm:8:8:8:2", "lstm:8:8:8:4", "gru:8:8:8:1", "gru:8:8:8:2", "gru:8:8:8:3",
-          "gru:16:16:16:1", "gru:16:16:16:2", "gru:16:16:16:3", "lstm:16:16:16:1", "lstm:16:16:16:2",
-          "lstm:16:16:16:4")
+# KIND:IN:HIDDEN:K:P. Every weight memory holds >= 2 words (passes x input blocks): a 1-word memory
+# is a constant that Yosys folds into the datapath, so such a point does not measure the design.
+POINTS = ("lstm:8:8:8:1", "lstm:8:8:8:2", "lstm:8:16:8:4", "gru:8:8:8:1", "gru:8:8:8:2", "gru:8:16:8:3",
+          "gru:16:16:16:1", "gru:16:16:16:2", "gru:16:32:16:3", "lstm:16:16:16:1", "lstm:16:16:16:2",
+          "lstm:16:32:16:4")
 PNR_POINT = "lstm:8:8:8:1"
 
 
@@ -95,10 +97,23 @@ def synth_point(point: str, work: Path, timeout_s: float) -> dict[str, object]:
             "lutram": rep.lutram, "carry": rep.carry}
 
 
+def synth_pwl(work: Path, timeout_s: float) -> dict[str, object]:
+    """The PWL sigmoid unit alone (xcu): its LUTs per output bit fix the model's lut_per_pwl_bit."""
+    from rnnaccel.quant.config import QuantConfig
+    from rnnaccel.rtl.pwl import PWLUnit
+
+    cfg = QuantConfig.c_lstm()
+    write_atomic(work / "pwl.v", to_verilog(PWLUnit(cfg, "sigmoid"), "pwl"))
+    rep = synth_xilinx(work / "pwl.v", "pwl", "xcu", timeout_s=timeout_s)
+    return {"unit": "PWLUnit(c_lstm, sigmoid)", "bits": cfg.sigmoid.bits, "lut": rep.lut, "ff": rep.ff,
+            "dsp": rep.dsp, "synth_seconds": rep.seconds, "lut_per_bit": rep.lut / cfg.sigmoid.bits}
+
+
 def run_synth(points: list[str], out: Path, timeout_s: float) -> list[dict]:
     old = json.loads(out.read_text()) if out.exists() else {}
     rows = [r for r in old.get("points", []) if r["point"] not in points]
     with tempfile.TemporaryDirectory(prefix="bench-cal-") as tmp:
+        pwl = old.get("pwl") or synth_pwl(Path(tmp), timeout_s)
         for point in points:
             try:
                 row = synth_point(point, Path(tmp), timeout_s)
@@ -109,8 +124,8 @@ def run_synth(points: list[str], out: Path, timeout_s: float) -> list[dict]:
             rows.append(row)
             print(f"{point:18s} yosys {row['yosys']} model {row['model_uncalibrated']} "
                   f"({row['synth_seconds']:.0f} s)", flush=True)
-            _save(out, {"commit": _git(), "points": rows})
-    _save(out, {"commit": _git(), "points": rows})
+            _save(out, {"commit": _git(), "pwl": pwl, "points": rows})
+    _save(out, {"commit": _git(), "pwl": pwl, "points": rows})
     return rows
 
 
@@ -119,10 +134,21 @@ def _save(path: Path, doc: dict) -> None:
     write_atomic(path, json.dumps(doc, indent=2))
 
 
-def run_fit(sweep: Path, target: Path) -> dict:
-    """Fit the costs to the sweep's points and write the calibration file (with its source)."""
-    rows = [r for r in json.loads(sweep.read_text())["points"] if not r.get("timed_out")]
-    costs = fit_costs(rows)
+def _rows(sweeps: list[Path]) -> list[dict]:
+    """The synthesized points of one or more sweep files (a point measured twice: the last file's)."""
+    rows: dict[str, dict] = {}
+    for sweep in sweeps:
+        points = json.loads(sweep.read_text())["points"]
+        rows.update({r["point"]: r for r in points if not r.get("timed_out")})
+    return list(rows.values())
+
+
+def run_fit(sweeps: list[Path], target: Path, points: list[str]) -> dict:
+    """Fit the costs to the sweeps' rows of ``points`` and write the calibration file (with its source)."""
+    rows = [r for r in _rows(sweeps) if r["point"] in points]
+    docs = [json.loads(s.read_text()) for s in sweeps]
+    pwl = next((doc["pwl"] for doc in docs if "pwl" in doc), None)
+    costs = fit_costs(rows, pwl_lut_per_bit=pwl["lut_per_bit"] if pwl else None)
     first = rows[0]
     doc = {
         "costs": {name: getattr(costs, name) for name in FITTED},
@@ -130,8 +156,9 @@ def run_fit(sweep: Path, target: Path) -> dict:
                    "script": first["script"], "date": datetime.date.today().isoformat(),
                    "command": "python3 benchmarks/bench_calibration.py --parts synth,fit",
                    "design": "rnnaccel.rtl.top.LayerTop, ap_fixed<16,8> (QuantConfig.c_lstm()), seed 0",
-                   "commit": json.loads(sweep.read_text()).get("commit", ""),
+                   "commit": docs[0].get("commit", ""),
                    "design_points": [r["point"] for r in rows],
+                   "pwl_unit": pwl,
                    "yosys": {r["point"]: r["yosys"] for r in rows},
                    "note": "KIND:IN:HIDDEN:K:P; LUT/FF are Yosys's mapping (not Vivado's); the model side "
                            "is rnnaccel.hw.fpga.calibration.top_tally (no shell, no BRAM buffers)"},
@@ -143,7 +170,22 @@ def run_fit(sweep: Path, target: Path) -> dict:
     }
     write_atomic(target, json.dumps(doc, indent=2) + "\n")
     print(json.dumps({k: doc[k] for k in ("costs", "error_before", "error_after")}, indent=1))
+    print(markdown_table(doc["per_point"], rows))
     return doc
+
+
+def markdown_table(per_point: list[dict], rows: list[dict]) -> str:
+    """The docs' calibration table: Yosys, model before and after, per design point."""
+    seconds = {r["point"]: r["synth_seconds"] for r in rows}
+
+    def cells(d: dict) -> str:
+        return " / ".join(str(d[k]) for k in ("dsp", "bram18", "lut", "ff"))
+
+    head = "| point (kind:in:hidden:k:P) | Yosys DSP / BRAM18 / LUT / FF | model before | model after | s |"
+    lines = [head, "|---|---|---|---|---|"]
+    lines += [f"| {p['point']} | {cells(p['yosys'])} | {cells(p['model_before'])} "
+              f"| {cells(p['model_after'])} | {seconds[p['point']]:.0f} |" for p in per_point]
+    return "\n".join(lines)
 
 
 def run_pnr(point: str, out: Path, timeout_s: float) -> dict:
@@ -179,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pnr-point", default=PNR_POINT)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per tool run")
     ap.add_argument("--out", type=Path, default=RESULTS / "bench_calibration.json")
+    ap.add_argument("--sweeps", default="", help="comma-separated sweep files to fit (default: --out)")
     ap.add_argument("--calibration", type=Path, default=CALIBRATION_JSON)
     args = ap.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
@@ -190,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     if "synth" in parts:
         run_synth(points, args.out, args.timeout)
     if "fit" in parts:
-        run_fit(args.out, args.calibration)
+        run_fit([Path(p) for p in args.sweeps.split(",") if p] or [args.out], args.calibration, points)
     if "pnr" in parts:
         run_pnr(args.pnr_point, RESULTS / "bench_calibration_pnr.json", args.timeout)
     print(f"load average now {_load()}", file=sys.stderr)

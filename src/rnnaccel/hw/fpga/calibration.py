@@ -102,8 +102,9 @@ def describe_costs(costs: LogicCosts) -> str:
     path = Path(os.environ.get(_ENV, "") or CALIBRATION_JSON)
     if path.exists() and _cached(str(path)) == costs:
         src = load_calibration(path).source
-        return (f"calibrated to {src.get('tool')} {src.get('version')} synth_xilinx -family {src.get('family')}"
-                f" ({len(src.get('design_points', []))} design points, {src.get('date')}; {path.name})")
+        tool = f"{src.get('tool')} {src.get('version')} synth_xilinx -family {src.get('family')}"
+        n = len(src.get("design_points", []))
+        return f"calibrated to {tool} ({n} design points, {src.get('date')}; {path.name})"
     return "custom LogicCosts"
 
 
@@ -157,17 +158,26 @@ def _relative_nnls(features: np.ndarray, target: np.ndarray) -> np.ndarray:
     return nnls(a, np.ones(len(target)))[0]
 
 
-def fit_costs(rows: Sequence[Mapping], base: LogicCosts | None = None) -> LogicCosts:
+def fit_costs(rows: Sequence[Mapping], base: LogicCosts | None = None,
+              pwl_lut_per_bit: float | None = None) -> LogicCosts:
     """Fit :data:`FITTED` (relative least squares, non-negative) to rows of {"tally", "yosys"}:
     LUT = (1 + overhead)(a adder_bits + b pwl_bits), FF = (1 + overhead) c (adder + reg bits),
-    DSP - weight and elementwise products = d x FFT twiddle products."""
+    DSP - weight and elementwise products = d x FFT twiddle products. ``pwl_lut_per_bit`` (LUTs per
+    output bit of a synthesized PWL unit) fixes b = it / (1 + overhead); a is then fitted alone
+    (with one elementwise lane per design, pwl_bits is a per-cell constant and b would otherwise
+    absorb every fixed cost of the top)."""
     base = base or LogicCosts()
     if len(rows) < 2:
         raise ValueError(f"fitting needs at least 2 synthesized design points, got {len(rows)}")
     t = {key: np.array([float(r["tally"][key]) for r in rows]) for key in rows[0]["tally"]}
     y = {res: np.array([float(r["yosys"][res]) for r in rows]) for res in RESOURCES}
     scale = 1.0 + base.control_overhead
-    lut = _relative_nnls(scale * np.stack([t["adder_bits"], t["pwl_bits"]], axis=1), y["lut"])
+    if pwl_lut_per_bit is None:
+        lut = _relative_nnls(scale * np.stack([t["adder_bits"], t["pwl_bits"]], axis=1), y["lut"])
+    else:
+        b = pwl_lut_per_bit / scale
+        rest = np.maximum(y["lut"] - scale * b * t["pwl_bits"], 1e-9)
+        lut = (_relative_nnls(scale * t["adder_bits"][:, None], rest)[0], b)
     ff = _relative_nnls(scale * (t["adder_bits"] + t["reg_bits"])[:, None], y["ff"])
     rest = t["mults_wide"] + t["mults_data"]  # 16 x 16 bit: one DSP each on the KU060
     dsp = _relative_nnls(t["mults_fft"][:, None], np.maximum(y["dsp"] - rest, 1e-9))
