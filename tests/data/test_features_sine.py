@@ -58,6 +58,20 @@ def test_bad_settings():
         FeatureSettings(kind="plp")
     with pytest.raises(ValueError, match="n_ceps must be in 1..n_mels=26"):
         FeatureSettings(n_ceps=30)
+    with pytest.raises(ValueError, match="cmvn must be 'none' or 'utterance', got 'speaker'"):
+        FeatureSettings(cmvn="speaker")
+
+
+def test_utterance_cmvn_removes_a_channel_gain():
+    """Per-utterance CMVN: every dimension has mean 0 and variance 1; a gain (a constant offset of
+    the log energy) and a constant cepstral offset leave the normalized features unchanged."""
+    t = np.arange(8000) / 16000
+    noise = np.random.default_rng(0).standard_normal(8000)  # energy in every mel band (no log floor)
+    x = (0.1 * noise * (1.2 + np.sin(2 * math.pi * 3 * t))).astype(np.float32)
+    s = FeatureSettings(cmvn="utterance")
+    a, b = compute_features(x, s).numpy(), compute_features(4 * x, s).numpy()
+    assert np.allclose(a.mean(0), 0, atol=1e-5) and np.allclose(a.std(0), 1, atol=1e-3)
+    assert np.allclose(a, b, atol=1e-3)
 
 
 def test_cache_roundtrip(mini_sphere, tmp_path):

@@ -6,6 +6,9 @@ cepstra, cepstral lifter 22 and c0 replaced by the log frame energy (python_spee
 convention; the window, lifter and energy choices are assumed). Deltas use the HTK regression
 d_t = Σ_n n (c_{t+n} − c_{t−n}) / (2 Σ_n n²), n = 1..2, with edge frames repeated.
 Frame t covers samples [t·hop, t·hop + win) and is labelled with the phone at its centre.
+``cmvn = "utterance"`` then normalizes every dimension to zero mean and unit variance over the
+utterance's own frames (per-utterance cepstral mean/variance normalization, a standard remedy for
+speaker and channel mismatch: a voice's or channel's constant spectral tilt lands in the cepstral means).
 Features of a split are cached on disk (safetensors) under a key hashing the settings and the
 *contents* of the split's audio and phone files (``split_digest``); the cache file's metadata stores
 that key and a SHA-256 of its own tensors, so a truncated or overwritten cache is detected, reported
@@ -39,6 +42,7 @@ __all__ = [
     "load_features",
     "mel_filterbank",
     "split_digest",
+    "utterance_cmvn",
 ]
 
 
@@ -60,8 +64,11 @@ class FeatureSettings:
     n_ceps: int = 13
     lifter: int = 22
     delta_order: int = 2
+    cmvn: str = "none"  # "none" | "utterance" (per-utterance mean/variance normalization)
 
     def __post_init__(self) -> None:
+        if self.cmvn not in ("none", "utterance"):
+            raise ValueError(f"cmvn must be 'none' or 'utterance', got {self.cmvn!r}")
         if self.kind not in ("mfcc", "fbank"):
             raise ValueError(f"feature kind must be 'mfcc' or 'fbank', got {self.kind!r}")
         if self.win_samples > self.n_fft or self.hop_samples < 1:
@@ -120,7 +127,8 @@ def _dct_matrix(n_in: int, n_out: int) -> torch.Tensor:
 
 
 def compute_features(samples: np.ndarray | torch.Tensor, settings: FeatureSettings) -> torch.Tensor:
-    """(T, settings.dim) float32 features of one float waveform (no normalization)."""
+    """(T, settings.dim) float32 features of one float waveform (normalized per utterance only with
+    ``settings.cmvn == "utterance"``)."""
     x = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
     frames = _frames(x, settings)
     power = torch.fft.rfft(frames, n=settings.n_fft).abs() ** 2 / settings.n_fft
@@ -130,7 +138,16 @@ def compute_features(samples: np.ndarray | torch.Tensor, settings: FeatureSettin
     parts = [base]
     for _ in range(settings.delta_order):
         parts.append(deltas(parts[-1]))
-    return torch.cat(parts, dim=1)
+    feats = torch.cat(parts, dim=1)
+    return utterance_cmvn(feats) if settings.cmvn == "utterance" else feats
+
+
+def utterance_cmvn(feats: torch.Tensor) -> torch.Tensor:
+    """Each dimension of (T, D) ``feats`` shifted to zero mean and scaled to unit variance over the
+    T frames (float64 statistics; a constant dimension is only centred)."""
+    x = feats.to(torch.float64)
+    std = x.std(dim=0, unbiased=False).clamp(min=1e-5)
+    return ((x - x.mean(dim=0)) / std).to(feats.dtype)
 
 
 def _cepstra(logmel: torch.Tensor, power: torch.Tensor, s: FeatureSettings) -> torch.Tensor:

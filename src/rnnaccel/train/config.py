@@ -27,12 +27,13 @@ class DataConfig(_Strict):
     train_split: Literal["train", "dev", "core_test", "test", "test_seen"] = "train"
     eval_splits: list[Literal["train", "dev", "core_test", "test", "test_seen"]] = ["dev", "test"]
     max_train_utterances: int | None = Field(default=None, ge=1)
+    cmvn: Literal["none", "utterance"] = "none"  # per-utterance mean/variance normalization
 
     def feature_settings(self) -> FeatureSettings:
-        """MFCC: 13 + Δ + ΔΔ over 26 filters; fbank: 40 log-mel + Δ + ΔΔ."""
+        """MFCC: 13 + Δ + ΔΔ over 26 filters; fbank: 40 log-mel + Δ + ΔΔ; ``cmvn`` per utterance."""
         if self.features == "mfcc":
-            return FeatureSettings(kind="mfcc")
-        return FeatureSettings(kind="fbank", n_mels=40)
+            return FeatureSettings(kind="mfcc", cmvn=self.cmvn)
+        return FeatureSettings(kind="fbank", n_mels=40, cmvn=self.cmvn)
 
 
 class ModelConfig(_Strict):
