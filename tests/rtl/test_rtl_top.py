@@ -67,12 +67,30 @@ def test_two_layers_as_two_tops_match_the_whole_model():
     assert (h2 == run_int_model(model, x[None]).output[0]).all()
 
 
+@pytest.mark.parametrize(("lanes", "name"), [(1, "ap_fixed<16,8>"), (2, "ap_fixed<12,4>")])
+def test_lstm_with_projection_matches_ref(lanes, name):
+    """Stage PROJ: r_t = W_proj m_t + b at the proj point is the output and the recurrent state."""
+    from rnnaccel.ref.engine import run_int_model
+
+    cfg, rng = CONFIGS[name], np.random.default_rng(lanes)
+    torch.manual_seed(lanes)
+    model = export_model(LSTM(8, 16, num_layers=2, proj_size=8, block_size=4, peephole=True), cfg)
+    x = np.concatenate([random_codes(cfg.input, (3, 8), rng) // 4,
+                        random_codes(cfg.input, (2, 8), rng, saturating=True)])
+    top = LayerTop("lstm", model.layers[0][0], cfg, cfg.input, lanes)
+    r1, run = _run(top, x)
+    assert (r1 == reference_frames("lstm", model.layers[0][0], cfg, x)).all()
+    assert np.diff(run.out_cycles).tolist() == [top_cycles(top)] * (len(x) - 1)
+    r2, _ = _run(LayerTop("lstm", model.layers[1][0], cfg, cfg.proj, lanes), r1)
+    assert (r2 == run_int_model(model, x[None]).output[0]).all()
+
+
 def test_layer_top_rejects_what_it_cannot_build():
     cfg = CONFIGS["ap_fixed<12,4>"]
     torch.manual_seed(0)
     proj = export_model(LSTM(8, 8, proj_size=4, block_size=4), cfg).layers[0][0]
-    with pytest.raises(ValueError, match="projection"):
-        LayerTop("lstm", proj, cfg, cfg.input)
+    with pytest.raises(ValueError, match="LSTM projection only"):
+        LayerTop("gru", proj, cfg, cfg.input)
     with pytest.raises(ValueError, match="'rnn'"):
         LayerTop("rnn", proj, cfg, cfg.input)
     with pytest.raises(TypeError, match="IntDirection"):

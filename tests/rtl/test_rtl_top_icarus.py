@@ -22,7 +22,7 @@ def _build(tmp_path, shape, parallel):
     return out
 
 
-@pytest.mark.parametrize(("shape", "parallel"), [("lstm:8:16", 2), ("gru:16:8", 1)])
+@pytest.mark.parametrize(("shape", "parallel"), [("lstm:8:16", 2), ("gru:16:8", 1), ("lstm:8:16:8", 2)])
 def test_build_and_sim_bit_exact(tmp_path, shape, parallel):
     out = _build(tmp_path, shape, parallel)
     res = CliRunner().invoke(rtl, ["sim", str(out), "--json"])
@@ -48,7 +48,7 @@ def test_sim_names_first_differing_frame_and_point(tmp_path):
 
 
 def test_bad_inputs_write_nothing(tmp_path):
-    for shape, msg in [("lstm:8", "lstm:IN:HIDDEN"), ("lstm:8:16:4", "projection"), ("rnn:8:8", "'rnn:8:8'")]:
+    for shape, msg in [("lstm:8", "lstm:IN:HIDDEN"), ("gru:8:16:4", "projection"), ("rnn:8:8", "'rnn:8:8'")]:
         with pytest.raises(ValueError, match=msg):
             parse_shape(shape)
     out = tmp_path / "none"

@@ -24,13 +24,15 @@ needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="iver
 
 def _model(kind, bidirectional, layers=1, **kw):
     torch.manual_seed(1)
-    cls = LSTM if kind == "lstm" else GRU
-    extra = {"peephole": True} if kind == "lstm" else {}
+    cls = GRU if kind == "gru" else LSTM
+    extra = {"peephole": True} if kind != "gru" else {}
+    kw |= {"proj_size": 4} if kind == "lstmp" else {}
     net = cls(8, 8, layers, batch_first=True, bidirectional=bidirectional, block_size=4, **extra, **kw)
     return export_model(net, QuantConfig.c_lstm())
 
 
-_CASES = [("lstm", False, 0, 0), ("gru", False, 0, 0), ("lstm", True, 1, 1), ("gru", True, 0, 1)]
+_CASES = [("lstm", False, 0, 0), ("gru", False, 0, 0), ("lstm", True, 1, 1), ("gru", True, 0, 1),
+          ("lstmp", True, 1, 0)]  # lstmp: LSTM with projection 4
 
 
 @needs_icarus
@@ -39,7 +41,7 @@ def test_layer_direction_bit_exact(tmp_path, kind, bidirectional, layer, directi
     model = _model(kind, bidirectional, layers=1 + layer)
     codes = np.random.default_rng(0).integers(-256, 256, (9, 8))
     design = write_layer_design(model, codes, tmp_path, layer=layer, direction=direction, frames=4)
-    assert design["input_size"] == (16 if layer and bidirectional else 8)
+    assert design["input_size"] == (8 if not (layer and bidirectional) else 8 if kind == "lstmp" else 16)
     doc = run_sim(tmp_path)
     assert doc["bit_exact"] and doc["frames"] == 4, doc["failure"]
     assert doc["cycles_between_frames"] == [doc["model_cycles_per_frame"]] * 3
@@ -62,9 +64,8 @@ def test_bad_model_directories_write_nothing(tmp_path):
     mem = sorted((exp / "mem").iterdir())[0]
     mem.write_text(mem.read_text().replace("0", "1", 1))
     fails(["--model", str(exp)], "SHA-256 differs")
-    model = _model("lstm", False, proj_size=4)
-    with pytest.raises(ValueError, match="projection"):
-        write_layer_design(model, np.zeros((3, 8), np.int64), out)
+    with pytest.raises(ValueError, match="--layer 3 out of range"):
+        write_layer_design(_model("lstm", False, proj_size=4), np.zeros((3, 8), np.int64), out, layer=3)
     with pytest.raises(ValueError, match="--direction 1 out of range"):
         write_layer_design(_model("gru", False), np.zeros((3, 8), np.int64), out, direction=1)
     assert not out.exists()

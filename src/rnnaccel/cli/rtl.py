@@ -112,7 +112,7 @@ def _build_design(shape: str | None, model: Path | None, out_dir: Path, opts: di
 
 @rtl.command("build")
 @click.option("--shape", default=None,
-              help="'lstm:IN:HIDDEN' (peepholes) or 'gru:IN:HIDDEN', random weights.")
+              help="'lstm:IN:HIDDEN[:PROJ]' (peepholes, projection) or 'gru:IN:HIDDEN', random weights.")
 @click.option("--model", "model", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A trained run directory (checkpoint.json) or an 'rnnaccel export' directory.")
 @click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit", show_default=True,

@@ -36,17 +36,18 @@ _TB = Path(__file__).parent / "testbench" / "cocotb_top.py"
 _FILES = ("top.v", "vectors.json", "cocotb_top.py", "synth.ys", "design.json")
 
 
-def parse_shape(text: str) -> tuple[str, int, int]:
-    """``lstm:IN:HIDDEN`` / ``gru:IN:HIDDEN`` -> (kind, in, hidden); ValueError naming the text."""
+def parse_shape(text: str) -> tuple[str, int, int, int]:
+    """``lstm:IN:HIDDEN[:PROJ]`` / ``gru:IN:HIDDEN`` -> (kind, in, hidden, proj (0: none));
+    ValueError naming the text."""
     parts = str(text).split(":")
-    if len(parts) == 4:
-        raise ValueError(f"shape {text!r}: a projection (4th field) is not built by the layer top yet")
-    if len(parts) != 3 or parts[0] not in ("lstm", "gru") or not all(p.isdigit() for p in parts[1:]):
-        raise ValueError(f"shape {text!r} must be 'lstm:IN:HIDDEN' or 'gru:IN:HIDDEN' (positive ints)")
-    kind, n_in, hidden = parts[0], int(parts[1]), int(parts[2])
-    if n_in < 1 or hidden < 1:
-        raise ValueError(f"shape {text!r}: IN and HIDDEN must be >= 1")
-    return kind, n_in, hidden
+    if parts[0] == "gru" and len(parts) == 4:
+        raise ValueError(f"shape {text!r}: a projection (4th field) is for LSTM layers only")
+    if len(parts) not in (3, 4) or parts[0] not in ("lstm", "gru") or not all(p.isdigit() for p in parts[1:]):
+        raise ValueError(f"shape {text!r} must be 'lstm:IN:HIDDEN[:PROJ]' or 'gru:IN:HIDDEN' (positive ints)")
+    kind, n_in, hidden, proj = parts[0], int(parts[1]), int(parts[2]), int(parts[3]) if len(parts) == 4 else 0
+    if n_in < 1 or hidden < 1 or (len(parts) == 4 and proj < 1):
+        raise ValueError(f"shape {text!r}: IN, HIDDEN and PROJ must be >= 1")
+    return kind, n_in, hidden, proj
 
 
 def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | None = None, frames: int = 8):
@@ -58,15 +59,17 @@ def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | Non
     from rnnaccel.rtl.fixed import check_block_size
     from rnnaccel.rtl.vectors import random_codes
 
-    kind, n_in, hidden = parse_shape(text)
+    kind, n_in, hidden, proj = parse_shape(text)
     k = check_block_size(block_size)
     if hidden % k:
         raise ValueError(f"HIDDEN={hidden} must be a multiple of --block-size {k} (the gate buffers' blocks)")
+    if proj % k:
+        raise ValueError(f"PROJ={proj} must be a multiple of --block-size {k} (the state buffer's blocks)")
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
     cfg = config or QuantConfig.c_lstm()
     torch.manual_seed(seed)
-    net = (LSTM(n_in, hidden, block_size=k, peephole=True) if kind == "lstm"
+    net = (LSTM(n_in, hidden, block_size=k, peephole=True, proj_size=proj) if kind == "lstm"
            else GRU(n_in, hidden, block_size=k))
     d = export_model(net, cfg).layers[0][0]
     x = random_codes(cfg.input, (frames, n_in), np.random.default_rng(seed)) // 4
@@ -97,9 +100,10 @@ def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
     from rnnaccel.shape import Cell
 
     k, h = d.ih.block_size, d.hidden_size
-    work = LayerWork(Cell(kind).gates * h, d.ih.in_features, d.hh.in_features, h, 0)
+    proj = 0 if d.proj is None else d.proj.out_features
+    work = LayerWork(Cell(kind).gates * h, d.ih.in_features, d.hh.in_features, h, proj)
     design = CirculantDesign(block_gate=k, block_proj=k, pe_gate=2, lanes_gate=lanes, pe_proj=1,
-                             lanes_proj=1, elem_lanes=1)
+                             lanes_proj=min(lanes, d.proj.p) if proj else 1, elem_lanes=1)
     costs = LogicCosts()
     _, elem, proj = _layer_stages(work, design, costs)
     roles = (_stage_cycles((work.gate_rows, (n,)), k, 1, lanes, 1, costs) for n in (work.in_x, work.in_r))
@@ -117,7 +121,8 @@ def design_mem_files(top) -> dict[str, str]:
     from rnnaccel.rtl.memfiles import lane_mem_files
 
     bits, files = top.config.weight.bits, {}
-    for name, pe in (("pe_ih", top.pe_ih), ("pe_hh", top.pe_hh)):
+    pes = [("pe_ih", top.pe_ih), ("pe_hh", top.pe_hh)] + ([("pe_proj", top.pe_proj)] if top.pe_proj else [])
+    for name, pe in pes:
         files |= lane_mem_files(f"{name}.mac", mem_words(pe.role), pe.role, pe.lanes, bits)
     return files
 
@@ -142,9 +147,10 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
     # everything is built and checked before the first file is written
     verilog = use_readmemh(icarus_friendly(to_verilog(top, "top")), mems)
     cycles, stages = top_cycles(top), model_cycles(kind, d, lanes)
-    vectors = {"inputs": inputs, "expected": expected, "code_bits": config.hidden.bits,
-               "codes": d.hidden_size, "max_cycles": 4 * cycles * (len(x) + 2)}
+    vectors = {"inputs": inputs, "expected": expected, "code_bits": top.state_fmt.bits,
+               "codes": top.out_size, "max_cycles": 4 * cycles * (len(x) + 2)}
     design = {"kind": kind, "input_size": d.ih.in_features, "hidden_size": d.hidden_size,
+              "proj_size": 0 if d.proj is None else top.out_size,
               "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
               "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
               "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages),

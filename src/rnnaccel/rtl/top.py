@@ -32,7 +32,7 @@ from rnnaccel.quant.config import QuantConfig
 from rnnaccel.quant.qformat import QFormat
 from rnnaccel.ref.export import IntCirculant, IntDirection
 from rnnaccel.rtl.cell import GRUUpdateUnit, LSTMCellUnit
-from rnnaccel.rtl.fixed import fmt_shape
+from rnnaccel.rtl.fixed import fmt_shape, requantize
 from rnnaccel.rtl.pe import PE
 from rnnaccel.shape import Cell
 
@@ -49,7 +49,11 @@ def _check_direction(kind: str, d: object) -> IntDirection:
             raise ValueError(f"LayerTop builds block-circulant roles only; role {name} is "
                              f"{type(getattr(d, name)).__name__}")
     if d.proj is not None:
-        raise ValueError("LayerTop has no projection stage yet: build a model with proj_size=0")
+        if kind != "lstm" or not isinstance(d.proj, IntCirculant):
+            raise ValueError(f"LayerTop builds a block-circulant LSTM projection only; this {kind} "
+                             f"direction has a {type(d.proj).__name__} projection")
+        if d.proj.block_size != d.ih.block_size:
+            raise ValueError(f"proj block size {d.proj.block_size} != ih block size {d.ih.block_size}")
     if d.ih.block_size != d.hh.block_size:
         raise ValueError(f"ih block size {d.ih.block_size} != hh block size {d.hh.block_size}")
     return d
@@ -71,8 +75,12 @@ class LayerTop(wiring.Component):
                  lanes: int = 1) -> None:
         self.kind, self.d, self.config, self.in_fmt = kind, _check_direction(kind, d), config, in_fmt
         self.lanes, self.h, self.k = lanes, d.hidden_size, d.ih.block_size
+        # with a projection the recurrent state (and the output) is r_t = W_proj h_t at the proj point
+        self.state_fmt = config.proj if d.proj is not None else config.hidden
+        self.out_size = d.proj.out_features if d.proj is not None else self.h
         self.pe_ih = PE(d.ih, config, in_fmt, lanes)
-        self.pe_hh = PE(d.hh, config, config.hidden, lanes)
+        self.pe_hh = PE(d.hh, config, self.state_fmt, lanes)
+        self.pe_proj = None if d.proj is None else PE(d.proj, config, config.hidden, min(lanes, d.proj.p))
         ngates = Cell(kind).gates
         terms = 4 if kind == "lstm" else 2
         self.pre = _pre_format(self.pe_ih.out_frac, config.ifft, config.bias, terms)
@@ -81,7 +89,7 @@ class LayerTop(wiring.Component):
                      else GRUUpdateUnit(config, self.pre, self.pre))
         super().__init__({
             "i": In(stream.Signature(data.ArrayLayout(fmt_shape(in_fmt), d.ih.in_features))),
-            "o": Out(stream.Signature(data.ArrayLayout(fmt_shape(config.hidden), self.h))),
+            "o": Out(stream.Signature(data.ArrayLayout(fmt_shape(self.state_fmt), self.out_size))),
         })
 
     def _blocks(self, flat, width: int, pe: PE) -> Array:
@@ -133,20 +141,40 @@ class LayerTop(wiring.Component):
         x_buf = Signal(len(self.i.payload.as_value()))
         h_buf = [Signal(fmt_shape(cfg.hidden), name=f"h{j}") for j in range(h)]
         c_buf = [Signal(fmt_shape(cfg.cell), name=f"c{j}") for j in range(h)] if self.kind == "lstm" else []
+        r_buf = ([Signal(fmt_shape(cfg.proj), name=f"r{j}") for j in range(self.out_size)]
+                 if self.pe_proj is not None else h_buf)
         mat, elem = Signal(), Signal()
         x_blocks = self._blocks(x_buf, fmt_shape(self.in_fmt).width, self.pe_ih)
+        r_blocks = self._blocks(Cat(*r_buf), fmt_shape(self.state_fmt).width, self.pe_hh)
         sent = (self._feed(m, self.pe_ih, x_blocks, mat, "ih"),
-                self._feed(m, self.pe_hh, self._blocks(Cat(*h_buf), fmt_shape(cfg.hidden).width, self.pe_hh),
-                           mat, "hh"))
+                self._feed(m, self.pe_hh, r_blocks, mat, "hh"))
         gx, got_ih = self._collect(m, self.pe_ih, "gx")
         gh, got_hh = self._collect(m, self.pe_hh, "gh")
         e_in, e_out = Signal(range(h + 1)), Signal(range(h + 1))
         self._elementwise(m, gx, gh, e_in, e_out, elem, h_buf, c_buf)
-        self._controller(m, x_buf, h_buf, (mat, elem), sent, (got_ih, got_hh), (e_in, e_out))
+        proj = None if self.pe_proj is None else self._projection(m, h_buf, r_buf)
+        out = Cat(*h_buf) if proj is None else Cat(*proj[3])
+        self._controller(m, x_buf, out, (mat, elem), sent, (got_ih, got_hh), (e_in, e_out), proj)
         return m
 
-    def _controller(self, m: Module, x_buf, h_buf, runs, sent, got, elems) -> None:
-        """The FSM LOAD -> MAT -> ELEM -> SEND (one timestep per frame)."""
+    def _projection(self, m: Module, h_buf, r_buf) -> tuple:
+        """PE proj over h_t while ``run``: (run, sent, got, r_t codes (comb, from the pass registers),
+        r_buf). r_t = q_proj(IFFT codes + bias), exactly as the engine's apply_role + q(PROJ)."""
+        pe, cfg = self.pe_proj, self.config
+        m.submodules.pe_proj = pe
+        run = Signal(name="proj_run")
+        sent = self._feed(m, pe, self._blocks(Cat(*h_buf), fmt_shape(cfg.hidden).width, pe), run, "pj")
+        chunks, got = self._collect(m, pe, "gp")
+        pre = _pre_format(pe.out_frac, cfg.ifft, cfg.bias, 1)
+        shift = pre.frac - pe.out_frac
+        bshift = pre.frac - (cfg.bias.frac if cfg.bias is not None else 0)
+        codes = self._gate_codes(chunks, pe)
+        r_next = [requantize((codes[j] << shift) + (self._bias(pe.role, j) << bshift), pre.frac, cfg.proj)
+                  for j in range(self.out_size)]
+        return run, sent, got, r_next, r_buf
+
+    def _controller(self, m: Module, x_buf, out, runs, sent, got, elems, proj=None) -> None:
+        """The FSM LOAD -> MAT -> ELEM [-> PROJ] -> SEND (one timestep per frame)."""
         (mat, elem), (e_in, e_out) = runs, elems
         with m.FSM():
             with m.State("LOAD"):
@@ -163,10 +191,18 @@ class LayerTop(wiring.Component):
                 m.d.comb += elem.eq(1)
                 with m.If(e_out == self.h):
                     m.d.sync += [got[0].eq(0), got[1].eq(0)]
-                    m.next = "SEND"
+                    m.next = "SEND" if proj is None else "PROJ"
+            if proj is not None:
+                with m.State("PROJ"):
+                    m.d.comb += proj[0].eq(1)
+                    with m.If(proj[2] == self.pe_proj.passes):
+                        m.d.sync += proj[1].eq(0)
+                        m.next = "SEND"
             with m.State("SEND"):
-                m.d.comb += [self.o.valid.eq(1), self.o.payload.as_value().eq(Cat(*h_buf))]
+                m.d.comb += [self.o.valid.eq(1), self.o.payload.as_value().eq(out)]
                 with m.If(self.o.ready):
+                    if proj is not None:  # r_t becomes the recurrent state; the pass registers free
+                        m.d.sync += [r.eq(v) for r, v in zip(proj[4], proj[3], strict=True)] + [proj[2].eq(0)]
                     m.next = "LOAD"
 
     def _elementwise(self, m, gx, gh, e_in, e_out, run, h_buf, c_buf) -> None:
@@ -205,7 +241,9 @@ def top_cycles(top: LayerTop) -> int:
     LOAD 1 + MAT (blocks of the longer PE + PE latency + 1 register) + ELEM (H + unit latency)
     + SEND 1, plus one cycle per FSM transition edge counted in each state."""
     mat = max(pe.passes * pe.role.q + pe.latency for pe in (top.pe_ih, top.pe_hh))
-    return 1 + mat + 1 + top.h + top.unit.latency + 1 + 1
+    pe = top.pe_proj
+    proj = 0 if pe is None else pe.passes * pe.role.q + pe.latency + 1
+    return 1 + mat + 1 + top.h + top.unit.latency + 1 + proj + 1
 
 
 def reference_frames(kind: str, d: IntDirection, config: QuantConfig, x: np.ndarray,
@@ -217,6 +255,7 @@ def reference_frames(kind: str, d: IntDirection, config: QuantConfig, x: np.ndar
 
     frac = config.input.frac if in_frac is None else in_frac
     seq = Fx(np.asarray(x, np.int64)[:, None, :], frac)
-    out, _ = run_direction(kind, d, seq, Engine(config), reverse=reverse, out_point=QPoint.HIDDEN)
+    point = QPoint.HIDDEN if d.proj is None else QPoint.PROJ
+    out, _ = run_direction(kind, d, seq, Engine(config), reverse=reverse, out_point=point)
     return out[:, 0, :]
 
