@@ -22,7 +22,8 @@ def _fake_rows(costs: LogicCosts) -> list[dict]:
     rows = []
     for kind, n, h, k, lanes in (("lstm", 8, 8, 8, 1), ("lstm", 8, 8, 8, 4), ("gru", 16, 16, 16, 2)):
         tally = cal.tally_dict(cal.top_tally(kind, n, h, k, lanes))
-        rows.append({"point": f"{kind}:{n}:{h}:{k}:{lanes}", "tally": tally, "yosys": cal.predict(tally, costs)})
+        point = f"{kind}:{n}:{h}:{k}:{lanes}"
+        rows.append({"point": point, "tally": tally, "yosys": cal.predict(tally, costs)})
     return rows
 
 
@@ -92,3 +93,25 @@ def test_compare_uses_the_calibration(tmp_path, monkeypatch):
     assert plain.costs.startswith("uncalibrated")
     ese = {r["key"]: r for r in calibrated.rows}["ese"], {r["key"]: r for r in plain.rows}["ese"]
     assert ese[0]["luts"] < ese[1]["luts"]  # the sparse design's LUTs use the fitted adder cost
+
+
+def test_the_vectorized_model_of_explore_uses_the_calibration(tmp_path, monkeypatch):
+    import numpy as np
+
+    from rnnaccel.hw.fpga import GOOGLE_LSTM, fpga_device, load_power_model
+    from rnnaccel.hw.fpga.vector import DESIGN_COLUMNS, evaluate_grid
+
+    defaults = {"block_gate": 8, "block_proj": 8, "pe_gate": 4, "lanes_gate": 8, "pe_proj": 2,
+                "lanes_proj": 4, "elem_lanes": 8, "ii": 1, "weight_bits": 16, "data_bits": 16,
+                "complex_mult": 4, "freq_mhz": 200.0}
+    points = {k: np.array([defaults[k]]) for k in DESIGN_COLUMNS}
+    points.update(cell=np.array([0]), device=np.array([0]))
+
+    def dsp() -> int:
+        out = evaluate_grid(points, (GOOGLE_LSTM,), (fpga_device("ku060"),), load_power_model())
+        return int(out["dsp"][0])
+
+    monkeypatch.setenv("RNNACCEL_FPGA_CALIBRATION", "none")
+    plain = dsp()
+    monkeypatch.setenv("RNNACCEL_FPGA_CALIBRATION", _write(tmp_path, {"fft_dsp_per_mult": 0.5}))
+    assert dsp() < plain
