@@ -65,3 +65,26 @@ def test_unbuildable_network_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="--frames must be >= 1, got 0"):
         run_network(_model("gru", False, 1), _codes(), out, frames=0)
     assert not out.exists()
+
+
+def test_cli_bad_model_directories_write_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from rnnaccel.cli.rtl import rtl
+    from rnnaccel.export import write_int_model
+
+    out = tmp_path / "out"
+
+    def fails(model, text):
+        res = CliRunner().invoke(rtl, ["network", str(model), "--out", str(out)])
+        assert res.exit_code != 0 and text in res.output, res.output
+        assert not out.exists()
+
+    fails(tmp_path / "nope", "does not exist")
+    (tmp_path / "empty").mkdir()
+    fails(tmp_path / "empty", "no checkpoint.json")
+    exp = tmp_path / "exp"
+    write_int_model(_model("gru", True, 1), exp, {"run_dir": str(tmp_path / "run")})
+    mem = sorted((exp / "mem").iterdir())[0]
+    mem.write_text(mem.read_text().replace("0", "1", 1))
+    fails(exp, "SHA-256 differs")

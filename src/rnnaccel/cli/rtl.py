@@ -164,3 +164,38 @@ def sim(design_dir: Path, as_json: bool) -> None:
                    f"hw.fpga model {doc['model_cycles_per_frame']})")
     if not doc["bit_exact"]:
         raise click.ClickException(f"simulation failed: {doc['failure'] or 'see sim_build/top.results.xml'}")
+
+
+@rtl.command("network")
+@click.argument("model", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for layer<L>-dir<D>/ (one 'rtl build' each) and network.json.")
+@click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit", show_default=True,
+              help="MODEL of a run directory: its fixed-point preset (the flow's 'quant').")
+@click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
+@click.option("--utterance", type=int, default=0, show_default=True,
+              help="Index of the test utterance whose features feed the network.")
+@click.option("--frames", type=int, default=None, help="Its first frames only [the whole utterance].")
+@click.option("--json", "as_json", is_flag=True, help="Print network.json instead of a summary.")
+def network(model: Path, out_dir: Path, fmt: str, parallel: int, utterance: int, frames: int | None,
+            as_json: bool) -> None:
+    """Every layer and both directions of MODEL (a trained run or 'rnnaccel export' directory) through
+    generated layer tops in Icarus, each fed the RTL outputs of the layer below (sequenced by the
+    host), checked against rnnaccel.ref's whole-model output; writes --out/network.json."""
+    from rnnaccel.rtl.network import build_network
+    from rnnaccel.rtl.synth import ToolNotFound
+
+    try:
+        doc = build_network(model, out_dir, lanes=parallel, fmt=fmt, utterance=utterance, frames=frames)
+    except (ValueError, TypeError, ToolNotFound) as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    for s in [] if as_json else doc["stages"]:
+        click.echo(f"layer {s['layer']} direction {s['direction']}: bit_exact {s['bit_exact']}  cycles/frame "
+                   f"{s['cycles_per_frame']} (hw.fpga model {s['model_cycles_per_frame']})")
+    if not as_json:
+        click.echo(f"network: bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles "
+                   f"{doc['network_cycles']} ({doc['network_cycles_per_frame']} per frame)")
+    if not doc["bit_exact"]:
+        raise click.ClickException(f"network differs from rnnaccel.ref: {doc['failure']}")
