@@ -280,10 +280,14 @@ def _rtl(cfg: FlowConfig, wrapped, test_set, log: Log) -> dict:
             runs.append({k: sim[k] for k in ("bit_exact", "frames", "cycles_per_frame",
                                              "model_cycles_per_frame", "failure", "sim_seconds")}
                         | {"layer": li, "direction": di, "dir": str(out)})
-    return {"bit_exact": all(r["bit_exact"] for r in runs), "parallel": cfg.rtl_parallel,
-            "utterance_frames": int(len(codes)), "frames": runs[0]["frames"],
-            "cycles_match_model": all(r["cycles_per_frame"] == r["model_cycles_per_frame"] for r in runs),
-            "layer_directions": runs}
+    doc = {"bit_exact": all(r["bit_exact"] for r in runs), "parallel": cfg.rtl_parallel,
+           "utterance_frames": int(len(codes)), "frames": runs[0]["frames"],
+           "cycles_match_model": all(r["cycles_per_frame"] == r["model_cycles_per_frame"] for r in runs),
+           "layer_directions": runs}
+    measured, model = ([r[key] for r in runs] for key in ("cycles_per_frame", "model_cycles_per_frame"))
+    log(f"rtl: bit-exact={doc['bit_exact']} over {doc['frames']} frames; cycles/frame measured {measured}, "
+        f"hw.fpga model {model}")
+    return doc
 
 
 def run_flow(cfg: FlowConfig, *, progress: bool = False, log: Log | None = None) -> dict:
