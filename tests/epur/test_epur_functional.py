@@ -70,7 +70,8 @@ def test_fixed_point_saturation_counts_match_in_both_orders():
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(6.0)
-    cfg = QuantConfig.uniform(10, 5, "rnd_conv", "wrap", pwl_segments=16, pwl_range=(-8.0, 8.0))
+    cfg = QuantConfig.uniform(bits=10, frac=5, rounding="rnd_conv", overflow="wrap",
+                              pwl_segments=16, pwl_range=(-8.0, 8.0))
     x_codes = np.random.default_rng(0).integers(-3000, 3000, (3, 6, 16))  # beyond the input range too
     on, off = (run_functional_int(model, x_codes, cfg, mwl=m) for m in (True, False))
     assert np.array_equal(on.output, off.output) and on.overflows == off.overflows

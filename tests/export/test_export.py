@@ -68,7 +68,7 @@ def test_unbuildable_models_write_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"layers.0.0.ih: block size k=1 cannot be built: the RTL FFT "
                                          r"needs one of \[2, 4, 8, 16, 32\]"):
         write_int_model(im, out)
-    cfg = QuantConfig.c_lstm().with_formats(gate_acc=QFormat(16, 8, signed=False))
+    cfg = QuantConfig.c_lstm().with_formats(gate_acc=QFormat(bits=16, frac=8, signed=False))
     with pytest.raises(ValueError, match="point 'gate_acc' has the unsigned format ap_ufixed<16,8"):
         write_int_model(export_model(_gru(), cfg), out)
     assert not out.exists()

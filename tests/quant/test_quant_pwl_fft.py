@@ -26,7 +26,7 @@ pwls = st.builds(
     lambda fn, seg, fmt: PWLActivation(fn, seg[0], seg[1], seg[2], fmt),
     st.sampled_from(["sigmoid", "tanh"]),
     st.sampled_from(_SEGMENTS),
-    st.integers(12, 18).flatmap(lambda b: st.builds(QFormat, st.just(b), st.integers(6, b - 5))),
+    st.integers(12, 18).flatmap(lambda b: st.builds(QFormat, bits=st.just(b), frac=st.integers(6, b - 5))),
 )
 _F2 = {"sigmoid": 0.0962, "tanh": 0.7699}  # max |f''|
 
@@ -39,7 +39,7 @@ def _true(fn, x):
 def test_pwl_is_monotone_in_float_and_integer(pwl):
     x = np.linspace(-12, 12, 20001)
     assert np.all(np.diff(pwl.eval_float(x)) >= 0)
-    out = QFormat(16, 12)
+    out = QFormat(bits=16, frac=12)
     codes = np.arange(-12 * 256, 12 * 256)
     y, _ = pwl.eval_int(codes, 8, out)
     assert np.all(np.diff(y) >= 0)
@@ -73,14 +73,14 @@ def test_pwl_integer_equals_float_then_fake_quant(pwl, fmt, in_frac):
 
 
 def test_pwl_saturates_and_validates():
-    sig = PWLActivation("sigmoid", 20, -5.0, 5.0, QFormat(16, 8))
+    sig = PWLActivation("sigmoid", 20, -5.0, 5.0, QFormat(bits=16, frac=8))
     assert sig.eval_float(np.array([-100.0, -5.0001, 5.0, 100.0])).tolist() == [0.0, 0.0, 1.0, 1.0]
-    tanh = PWLActivation("tanh", 32, -8.0, 8.0, QFormat(16, 8))
+    tanh = PWLActivation("tanh", 32, -8.0, 8.0, QFormat(bits=16, frac=8))
     assert tanh.eval_float(np.array([-9.0, 9.0])).tolist() == [-1.0, 1.0]
     with pytest.raises(ValueError, match="width=0.4 is not on the grid"):
-        PWLActivation("tanh", 20, -4.0, 4.0, QFormat(8, 4))
+        PWLActivation("tanh", 20, -4.0, 4.0, QFormat(bits=8, frac=4))
     with pytest.raises(ValueError, match="must hold the breakpoints"):
-        PWLActivation("tanh", 16, -8.0, 8.0, QFormat(12, 10))
+        PWLActivation("tanh", 16, -8.0, 8.0, QFormat(bits=12, frac=10))
     with pytest.raises(ValueError, match="unknown PWL function 'relu'"):
         PWLActivation("relu")
     x = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
@@ -100,7 +100,7 @@ fft_formats = st.builds(
     k=st.sampled_from([1, 2, 4, 8, 16]), fmt=fft_formats, tw=st.integers(6, 15), seed=st.integers(0, 2**30)
 )
 def test_fixed_fft_int_equals_torch_and_stays_within_bound(k, fmt, tw, seed):
-    plan = FFTPlan(k, QFormat(tw + 2, tw))
+    plan = FFTPlan(k, QFormat(bits=tw + 2, frac=tw))
     in_frac = fmt.frac - 1
     amp = 2.0 ** (fmt.int_bits - 1) / (2 * k)  # no stage can overflow
     x = np.random.default_rng(seed).integers(-int(amp * 2**in_frac), int(amp * 2**in_frac) + 1, (50, k))
@@ -116,7 +116,7 @@ def test_fixed_fft_int_equals_torch_and_stays_within_bound(k, fmt, tw, seed):
 
 @given(k=st.sampled_from([2, 4, 8, 16]), fmt=fft_formats, seed=st.integers(0, 2**31 - 1))
 def test_fixed_ifft_int_equals_torch_and_stays_within_bound(k, fmt, seed):
-    plan = FFTPlan(k, QFormat(16, 14))
+    plan = FFTPlan(k, QFormat(bits=16, frac=14))
     rng = np.random.default_rng(seed)
     amp = 2.0 ** (fmt.int_bits - 1) / (2 * k)
     spec = np.fft.rfft(rng.uniform(-amp / k, amp / k, (40, k)), axis=-1)  # |bins| <= amp
@@ -133,7 +133,7 @@ def test_fixed_ifft_int_equals_torch_and_stays_within_bound(k, fmt, seed):
 
 
 def test_fft_bound_values_and_size_check():
-    f = QFormat(16, 8)
+    f = QFormat(bits=16, frac=8)
     plan = FFTPlan(8, f)
     # FFT-8, ap_fixed<16,8> everywhere, |x| <= 4: stages 1-2 exact, stage 3 rounds once.
     bound_lsb = fft_error_bound(plan, 8, 4.0, f) / f.lsb

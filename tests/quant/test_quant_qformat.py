@@ -32,20 +32,29 @@ def test_ap_fixed_16_8_properties():
     assert (f.bits, f.frac, f.int_bits) == (16, 8, 8)
     assert f.lsb == 1 / 256 and f.min == -128.0 and f.max == 128.0 - 1 / 256
     assert str(f) == "ap_fixed<16,8,rnd,sat>"
-    u = QFormat(8, 8, signed=False)
+    u = QFormat(bits=8, frac=8, signed=False)
     assert (u.min, u.max, u.code_max) == (0.0, 255 / 256, 255)
 
 
+def test_qformat_and_ap_fixed_cannot_be_confused():
+    """QFormat is keyword-only (bits, frac); only ap_fixed / the string take (W, I) positionally."""
+    with pytest.raises(TypeError):
+        QFormat(12, 4)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        QuantConfig.uniform(12, 4)  # type: ignore[misc]
+    assert QFormat.ap_fixed(12, 4) == QFormat.parse("ap_fixed<12,4>") == QFormat(bits=12, frac=8)
+
+
 def test_qformat_is_frozen_and_validated():
-    f = QFormat(16, 8)
+    f = QFormat(bits=16, frac=8)
     with pytest.raises(AttributeError):
         f.bits = 12
     with pytest.raises(ValueError, match="bits=40 out of range"):
-        QFormat(40, 8)
+        QFormat(bits=40, frac=8)
     with pytest.raises(TypeError, match="frac must be an int"):
-        QFormat(16, 8.0)
+        QFormat(bits=16, frac=8.0)
     with pytest.raises(ValueError, match="unknown rounding 'nearest'"):
-        QFormat(16, 8, rounding="nearest")
+        QFormat(bits=16, frac=8, rounding="nearest")
 
 
 @pytest.mark.parametrize(
@@ -57,7 +66,7 @@ def test_qformat_is_frozen_and_validated():
     ],
 )
 def test_rounding_modes_on_ties(mode, inputs, expected):
-    fmt = QFormat(8, 0, rounding=mode)
+    fmt = QFormat(bits=8, frac=0, rounding=mode)
     codes, _ = quantize_float(np.array(inputs), fmt)
     assert codes.tolist() == expected
     ints = np.array(inputs) * 4  # the same values as exact codes with 2 fractional bits
@@ -111,12 +120,12 @@ def test_torch_fake_quant_is_bit_exact_with_numpy(fmt, seed):
 
 
 def test_straight_through_gradient():
-    sat = QFormat(8, 4)  # range [-8, 8)
+    sat = QFormat(bits=8, frac=4)  # range [-8, 8)
     x = torch.tensor([0.3, 5.0, 9.0, -20.0], dtype=torch.float64, requires_grad=True)
     fake_quant(x, sat).sum().backward()
     assert x.grad.tolist() == [1.0, 1.0, 0.0, 0.0]
     x.grad = None
-    fake_quant(x, QFormat(8, 4, overflow="wrap")).sum().backward()
+    fake_quant(x, QFormat(bits=8, frac=4, overflow="wrap")).sum().backward()
     assert x.grad.tolist() == [1.0, 1.0, 1.0, 1.0]
     with pytest.raises(TypeError, match="needs float64"):
         fake_quant(x.float(), sat)
@@ -140,15 +149,15 @@ def test_quant_config_names_and_validation():
         "proj",
     )
     cfg = QuantConfig.c_lstm()
-    assert all(cfg[p] == QFormat(16, 8) for p in QPoint) and not cfg.is_float
+    assert all(cfg[p] == QFormat(bits=16, frac=8) for p in QPoint) and not cfg.is_float
     assert QuantConfig().is_float
     assert cfg.sigmoid_pwl.segments == 20 and cfg.sigmoid_pwl.width == 0.5
     assert QuantConfig.twelve_bit().weight == QFormat.ap_fixed(12, 4)
     with pytest.raises(ValueError, match=r"unknown quantization point\(s\) \['gates'\]"):
-        QuantConfig.from_mapping({"gates": QFormat(16, 8)})
+        QuantConfig.from_mapping({"gates": QFormat(bits=16, frac=8)})
     cfg2 = QuantConfig.from_mapping({"cell": {"bits": 18, "frac": 12}}, base=cfg)
-    assert cfg2.cell == QFormat(18, 12) and cfg2.hidden == QFormat(16, 8)
-    assert QuantConfig().with_formats(cell=QFormat(16, 8)).missing(["cell", "hidden"]) == ["hidden"]
+    assert cfg2.cell == QFormat(bits=18, frac=12) and cfg2.hidden == QFormat(bits=16, frac=8)
+    assert QuantConfig().with_formats(cell=QFormat(bits=16, frac=8)).missing(["cell", "hidden"]) == ["hidden"]
     with pytest.raises(TypeError, match="QuantConfig.cell must be a QFormat"):
         QuantConfig(cell="16.8")
     with pytest.raises(ValueError, match="sigmoid_pwl must be a PWLActivation with fn='sigmoid'"):

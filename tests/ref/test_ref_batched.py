@@ -18,11 +18,11 @@ from rnnaccel.ref.rounding import requantize_fast
 
 formats = st.builds(
     QFormat,
-    st.integers(4, 20),
-    st.integers(-2, 12),
-    st.booleans(),
-    st.sampled_from(["trn", "rnd", "rnd_conv"]),
-    st.sampled_from(["sat", "wrap"]),
+    bits=st.integers(4, 20),
+    frac=st.integers(-2, 12),
+    signed=st.booleans(),
+    rounding=st.sampled_from(["trn", "rnd", "rnd_conv"]),
+    overflow=st.sampled_from(["sat", "wrap"]),
 )
 
 
@@ -36,7 +36,7 @@ def test_fast_rounding_equals_requantize(fmt, src_frac, seed, amp):
 
 def test_fast_rounding_keeps_the_2_53_error():
     with pytest.raises(ValueError, match="reaches 2\\*\\*53"):
-        requantize_fast(np.array([2**53, 0]), 0, QFormat(16, 8))
+        requantize_fast(np.array([2**53, 0]), 0, QFormat(bits=16, frac=8))
 
 
 def _stagewise(x, frac, plan, fmt, stats):
@@ -53,7 +53,7 @@ def _stagewise(x, frac, plan, fmt, stats):
 
 @given(k=st.sampled_from([1, 2, 4, 8, 16]), fmt=formats, in_frac=st.integers(0, 10), seed=st.integers(0, 999))
 def test_fused_fft_equals_stage_by_stage(k, fmt, in_frac, seed):
-    plan = FFTPlan(k, QFormat(16, 14))
+    plan = FFTPlan(k, QFormat(bits=16, frac=14))
     amp = 2 ** min(fmt.bits + 1, 20)
     x = np.random.default_rng(seed).integers(-amp, amp, (k, 3, 2))
     s_fused, s_ref = OverflowStats(), OverflowStats()
@@ -63,7 +63,7 @@ def test_fused_fft_equals_stage_by_stage(k, fmt, in_frac, seed):
 
 
 def test_fixed_fft_pair_tracks_numpy():
-    plan, fmt = FFTPlan(8, QFormat(18, 14)), QFormat(24, 12)
+    plan, fmt = FFTPlan(8, QFormat(bits=18, frac=14)), QFormat(bits=24, frac=12)
     x = np.random.default_rng(0).integers(-2000, 2000, (8, 40))
     bins, frac = rfft_stacked(x, 8, plan, fmt, OverflowStats())
     want = np.fft.rfft(x * 2.0**-8, axis=0)

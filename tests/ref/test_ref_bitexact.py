@@ -15,8 +15,9 @@ ROLE_K = st.sampled_from([None, 1, 2, 4, 8])
 
 def _config(bits, frac, rounding, overflow):
     seg, lo, hi = {3: (16, -2.0, 2.0), 4: (16, -4.0, 4.0)}.get(bits - frac, (20, -5.0, 5.0))
-    cfg = QuantConfig.uniform(bits, frac, rounding, overflow, pwl_segments=seg, pwl_range=(lo, hi))
-    return cfg.with_formats(twiddle=QFormat(16, 14))
+    cfg = QuantConfig.uniform(bits=bits, frac=frac, rounding=rounding, overflow=overflow,
+                              pwl_segments=seg, pwl_range=(lo, hi))
+    return cfg.with_formats(twiddle=QFormat(bits=16, frac=14))
 
 
 configs = st.integers(8, 18).flatmap(
@@ -83,7 +84,8 @@ def test_ref_bit_exact_random_shapes_and_formats(
 @pytest.mark.parametrize("overflow", ["sat", "wrap"])
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_ref_bit_exact_at_saturation(kind, overflow):
-    cfg = QuantConfig.uniform(10, 5, "rnd_conv", overflow, pwl_segments=16, pwl_range=(-8.0, 8.0))
+    cfg = QuantConfig.uniform(bits=10, frac=5, rounding="rnd_conv", overflow=overflow,
+                              pwl_segments=16, pwl_range=(-8.0, 8.0))
     model = _model(kind, 13, 11, None, 8, 6, 2, True, 8.0, 3)  # dense ih, circulant hh
     x = np.random.default_rng(1).integers(-4000, 4000, (3, 5, 13))  # beyond the input range too
     ref = _check(model, cfg, x)

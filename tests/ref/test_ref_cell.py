@@ -36,7 +36,7 @@ def _ends(fmt: QFormat):
 @pytest.mark.parametrize("pre_frac", [8, 16])
 def test_lstm_cell_equals_engine_step(preset, peephole, pre_frac):
     cfg, rng = PRESETS[preset], np.random.default_rng(pre_frac + 2 * peephole)
-    pre_fmt = QFormat(28, pre_frac)
+    pre_fmt = QFormat(bits=28, frac=pre_frac)
     gates = [_pre(rng, cfg, pre_frac) for _ in range(4)]
     gates[1][:7] = _ends(pre_fmt)  # forget-gate pre-activation at the pre format's ends
     c_prev = _codes(rng, cfg.cell, spread=1)

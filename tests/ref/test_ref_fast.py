@@ -19,8 +19,9 @@ ROLE_K = st.sampled_from([None, 1, 2, 4, 8, 16])
 
 def _config(bits, frac, rounding, overflow):
     seg, lo, hi = {3: (16, -2.0, 2.0), 4: (16, -4.0, 4.0)}.get(bits - frac, (20, -5.0, 5.0))
-    cfg = QuantConfig.uniform(bits, frac, rounding, overflow, pwl_segments=seg, pwl_range=(lo, hi))
-    return cfg.with_formats(twiddle=QFormat(16, 14))
+    cfg = QuantConfig.uniform(bits=bits, frac=frac, rounding=rounding, overflow=overflow,
+                              pwl_segments=seg, pwl_range=(lo, hi))
+    return cfg.with_formats(twiddle=QFormat(bits=16, frac=14))
 
 
 configs = st.integers(8, 18).flatmap(

@@ -10,6 +10,6 @@ CONFIGS = {
 }
 # Round-half-even with wrap-around and truncation with saturation: the other rounding/overflow paths.
 MODES = {
-    "rnd_conv+wrap": QuantConfig.uniform(12, 6, rounding="rnd_conv", overflow="wrap"),
-    "trn+sat": QuantConfig.uniform(10, 5, rounding="trn"),
+    "rnd_conv+wrap": QuantConfig.uniform(bits=12, frac=6, rounding="rnd_conv", overflow="wrap"),
+    "trn+sat": QuantConfig.uniform(bits=10, frac=5, rounding="trn"),
 }

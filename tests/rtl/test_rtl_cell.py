@@ -26,10 +26,11 @@ from rnnaccel.rtl.synth import to_verilog  # noqa: E402
 # ap_fixed<16,8> (C-LSTM), ap_fixed<12,4>; each also with a hidden format too narrow for +-1, so that
 # m_t = o tanh(c_t) and h_t saturate too (with the presets |m|, |h| <= 1 cannot overflow "hidden").
 PRESETS = {"16bit": QuantConfig.c_lstm(), "12bit": QuantConfig.twelve_bit()}
-NARROW = {f"{k}_narrow_hidden": v.with_formats(hidden=QFormat(8, 7)) for k, v in PRESETS.items()}
+PRE24 = QFormat(bits=24, frac=16)
+NARROW = {f"{k}_narrow_hidden": v.with_formats(hidden=QFormat(bits=8, frac=7)) for k, v in PRESETS.items()}
 # ... and the other rounding/overflow paths: round-half-even with wrap-around, truncation with saturation.
-MODES = {"rnd_conv+wrap": QuantConfig.uniform(12, 6, rounding="rnd_conv", overflow="wrap"),
-         "trn+sat": QuantConfig.uniform(10, 5, rounding="trn")}
+MODES = {"rnd_conv+wrap": QuantConfig.uniform(bits=12, frac=6, rounding="rnd_conv", overflow="wrap"),
+         "trn+sat": QuantConfig.uniform(bits=10, frac=5, rounding="trn")}
 CONFIGS = {**PRESETS, **NARROW, **MODES}
 LSTM_CASES = [(n, True) for n in sorted(CONFIGS)] + [(n, False) for n in sorted(PRESETS)]
 N_RANDOM = 160
@@ -50,13 +51,13 @@ def _vec(rng, fmt: QFormat, n: int, beyond: int = 1) -> np.ndarray:
 def _pre(rng, cfg: QuantConfig, pre: QFormat, n: int) -> np.ndarray:
     """Exact pre-activations in the ``pre`` port: up to 4x beyond gate_acc's range, every low bit random."""
     scale = cfg.gate_acc.code_max << (pre.frac - cfg.gate_acc.frac)
-    v = _vec(rng, QFormat(pre.bits, pre.frac), n)
+    v = _vec(rng, QFormat(bits=pre.bits, frac=pre.frac), n)
     return np.clip(v, -4 * scale, 4 * scale) if n else v
 
 
 def _pre_format(cfg: QuantConfig) -> QFormat:
     """A pre-activation port as the dense MAC path delivers it: frac = hidden + weight frac."""
-    return QFormat(cfg.gate_acc.bits + 8, cfg.hidden.frac + cfg.weight.frac)
+    return QFormat(bits=cfg.gate_acc.bits + 8, frac=cfg.hidden.frac + cfg.weight.frac)
 
 
 def _lstm_case(name: str, peephole: bool):
@@ -89,7 +90,7 @@ def test_lstm_cell_unit_exact_every_cycle(name, peephole):
 
 def _gru_case(name: str):
     cfg, rng = CONFIGS[name], np.random.default_rng(len(name))
-    pre_x = QFormat(cfg.gate_acc.bits + 8, cfg.input.frac + cfg.weight.frac)
+    pre_x = QFormat(bits=cfg.gate_acc.bits + 8, frac=cfg.input.frac + cfg.weight.frac)
     pre_h = circulant_pre_format(cfg, 2)  # W_h* h + b_h* from an IFFT-k
     gx = [_pre(rng, cfg, pre_x, N_RANDOM) for _ in range(3)]
     gh = [_pre(rng, cfg, pre_h, N_RANDOM) for _ in range(3)]
@@ -133,7 +134,7 @@ def test_cell_units_verilog_keeps_names():
     for name in ("module lstm_cell(", "lstm_cell.sigmoid_i", "lstm_cell.tanh_c", "lstm_cell.sigmoid_o",
                  "w_ci_x_c_s1", "f_x_c_s6", "cell_s7", "o_x_tanh_c_s13", "hidden_s14", "i__payload"):
         assert name in text, f"{name} missing from the LSTM cell Verilog"
-    text = to_verilog(GRUUpdateUnit(cfg, QFormat(24, 16), QFormat(22, 8)), "gru_update")
+    text = to_verilog(GRUUpdateUnit(cfg, QFormat(bits=24, frac=16), QFormat(bits=22, frac=8)), "gru_update")
     for name in ("module gru_update(", "gru_update.sigmoid_r", "gru_update.tanh_n", "r_x_h_n_s5",
                  "h_prev_minus_n_s10", "z_x_diff_s11", "hidden_s12"):
         assert name in text, f"{name} missing from the GRU Verilog"
@@ -147,7 +148,7 @@ def test_cell_units_have_the_multipliers_and_pwls_of_the_fpga_model(kind, peepho
 
     from rnnaccel.hw.fpga.model import elem_unit
 
-    cfg, pre = PRESETS["16bit"], QFormat(24, 16)
+    cfg, pre = PRESETS["16bit"], QFormat(bits=24, frac=16)
     dut = LSTMCellUnit(cfg, pre, peephole) if kind == "lstm" else GRUUpdateUnit(cfg, pre, pre)
     text = rtlil.convert(dut, name=kind)
     mults, _, pwls = elem_unit(kind, peephole)
@@ -167,18 +168,18 @@ def test_circulant_pre_format_holds_the_worst_sum(name, terms):
 def test_cell_unit_errors_name_the_value():
     cfg = PRESETS["16bit"]
     with pytest.raises(ValueError, match=r"\['cell'\]"):
-        LSTMCellUnit(cfg.with_formats(cell=None), QFormat(24, 16))
+        LSTMCellUnit(cfg.with_formats(cell=None), QFormat(bits=24, frac=16))
     with pytest.raises(ValueError, match="sigmoid_pwl is None"):
-        GRUUpdateUnit(cfg.with_formats(sigmoid_pwl=None), QFormat(24, 16), QFormat(24, 16))
+        GRUUpdateUnit(cfg.with_formats(sigmoid_pwl=None), PRE24, PRE24)
     with pytest.raises(ValueError, match=r"\['weight'\]"):
-        LSTMCellUnit(cfg.with_formats(weight=None), QFormat(24, 16))
-    LSTMCellUnit(cfg.with_formats(weight=None), QFormat(24, 16), peephole=False)  # needs no weight format
+        LSTMCellUnit(cfg.with_formats(weight=None), QFormat(bits=24, frac=16))
+    LSTMCellUnit(cfg.with_formats(weight=None), PRE24, peephole=False)  # needs no weight format
     with pytest.raises(TypeError, match="pre must be a QFormat"):
         LSTMCellUnit(cfg, 24)
     with pytest.raises(ValueError, match="terms must be a positive int, got 0"):
         circulant_pre_format(cfg, 0)
     with pytest.raises(ValueError, match="pre_h=ap_ufixed<24,8.*must be signed"):
-        GRUUpdateUnit(cfg, QFormat(24, 16), QFormat(24, 16, signed=False))
+        GRUUpdateUnit(cfg, QFormat(bits=24, frac=16), QFormat(bits=24, frac=16, signed=False))
 
 
 def _pack(layout, values: dict) -> int:

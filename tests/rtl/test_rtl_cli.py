@@ -10,11 +10,11 @@ from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, parse_format
 
 
 @pytest.mark.parametrize(("text", "want"), [
-    ("ap_fixed<16,8>", QFormat(16, 8)),
-    (" ap_fixed< 12 , 4 > ", QFormat(12, 8)),
-    ("ap_ufixed<8,2>", QFormat(8, 6, signed=False)),
-    ("ap_fixed<16,8,trn,wrap>", QFormat(16, 8, rounding=Rounding.TRN, overflow=Overflow.WRAP)),
-    ("ap_fixed<10,2,AP_RND_CONV>", QFormat(10, 8, rounding=Rounding.RND_CONV)),
+    ("ap_fixed<16,8>", QFormat(bits=16, frac=8)),
+    (" ap_fixed< 12 , 4 > ", QFormat(bits=12, frac=8)),
+    ("ap_ufixed<8,2>", QFormat(bits=8, frac=6, signed=False)),
+    ("ap_fixed<16,8,trn,wrap>", QFormat(bits=16, frac=8, rounding=Rounding.TRN, overflow=Overflow.WRAP)),
+    ("ap_fixed<10,2,AP_RND_CONV>", QFormat(bits=10, frac=8, rounding=Rounding.RND_CONV)),
 ])
 def test_parse_format(text, want):
     assert parse_format(text) == want == QFormat.parse(text)

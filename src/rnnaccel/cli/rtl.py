@@ -36,7 +36,7 @@ def _parse(block_size: int, fmt_text: str, lanes: int, out_blocks: int, in_block
     if not 1 <= lanes <= out_blocks or in_blocks < 1:
         raise click.ClickException(f"need 1 <= --lanes ({lanes}) <= --out-blocks ({out_blocks}) and "
                                    f"--in-blocks >= 1 (got {in_blocks})")
-    return QuantConfig.uniform(fmt.bits, fmt.frac, fmt.rounding, fmt.overflow), k
+    return QuantConfig.uniform(bits=fmt.bits, frac=fmt.frac, rounding=fmt.rounding, overflow=fmt.overflow), k
 
 
 def build_pe_verilog(k: int, config, lanes: int, out_blocks: int, in_blocks: int, seed: int):

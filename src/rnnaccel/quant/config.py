@@ -103,6 +103,7 @@ class QuantConfig:
     @classmethod
     def uniform(
         cls,
+        *,
         bits: int,
         frac: int,
         rounding: Rounding | str = Rounding.RND,
@@ -110,8 +111,9 @@ class QuantConfig:
         pwl_segments: int = 20,
         pwl_range: tuple[float, float] = (-5.0, 5.0),
     ) -> QuantConfig:
-        """Every point in ``QFormat(bits, frac)``; PWL activations with coefficients in it too."""
-        fmt = QFormat(bits, frac, rounding=rounding, overflow=overflow)
+        """Every point in ``QFormat(bits=bits, frac=frac)`` (keyword-only, like QFormat); PWL
+        activations with coefficients in it too."""
+        fmt = QFormat(bits=bits, frac=frac, rounding=rounding, overflow=overflow)
         sig = PWLActivation("sigmoid", pwl_segments, pwl_range[0], pwl_range[1], fmt)
         tanh = PWLActivation("tanh", pwl_segments, pwl_range[0], pwl_range[1], fmt)
         return cls(**{n: fmt for n in POINT_NAMES}, sigmoid_pwl=sig, tanh_pwl=tanh)
@@ -119,12 +121,12 @@ class QuantConfig:
     @classmethod
     def c_lstm(cls) -> QuantConfig:
         """[V, C-LSTM kernel] ap_fixed<16,8> everywhere, PWL 20 segments of width 0.5 over [-5, 5)."""
-        return cls.uniform(16, 8)
+        return cls.uniform(bits=16, frac=8)
 
     @classmethod
     def twelve_bit(cls) -> QuantConfig:
         """A 12-bit datapath (ESE's weight width [V]): ap_fixed<12,4>, PWL 32 segments over [-8, 8)."""
-        return cls.uniform(12, 8, pwl_segments=32, pwl_range=(-8.0, 8.0))
+        return cls.uniform(bits=12, frac=8, pwl_segments=32, pwl_range=(-8.0, 8.0))
 
     def as_dict(self) -> dict[str, str | None]:
         """Point name -> str(QFormat) or None (for reports and JSON)."""

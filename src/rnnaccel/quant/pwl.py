@@ -51,7 +51,7 @@ class PWLActivation:
     segments: int = 20
     x_min: float = -5.0
     x_max: float = 5.0
-    coef_format: QFormat = QFormat(16, 8)
+    coef_format: QFormat = QFormat(bits=16, frac=8)
 
     def __post_init__(self) -> None:
         if self.fn not in _LIMITS:

@@ -1,7 +1,8 @@
 """Fixed-point number formats: a frozen ``QFormat`` value type modelled on Vivado HLS ``ap_fixed``.
 
-A value with format ``QFormat(bits=W, frac=F)`` is an integer code ``c`` standing for ``c * 2**-F``.
-``ap_fixed<W, I>`` (I integer bits including the sign) is ``QFormat(W, W - I)``; see ``ap_fixed``.
+A value with format ``QFormat(bits=W, frac=F)`` (keyword-only) is an integer code ``c`` standing
+for ``c * 2**-F``.
+``ap_fixed<W, I>`` (I integer bits including the sign) is ``QFormat(bits=W, frac=W - I)``; see ``ap_fixed``.
 
 Rounding modes (applied when a value has more fractional bits than the format; [V] Xilinx UG902):
 ``TRN`` (AP_TRN) floor toward -inf; ``RND`` (AP_RND) round half up toward +inf;
@@ -50,9 +51,12 @@ class Overflow(enum.StrEnum):
     WRAP = "wrap"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QFormat:
     """A fixed-point format: ``bits`` total, ``frac`` fractional bits (value = code * 2**-frac).
+
+    Keyword-only (``QFormat(bits=16, frac=8)``), so it cannot be confused with ``ap_fixed<W, I>``
+    (``QFormat.ap_fixed(16, 8)`` or ``QFormat.parse('ap_fixed<16,8>')``, whose second number is I).
 
     Defaults are round-half-up and saturate (ap_fixed's own defaults are AP_TRN, AP_WRAP; pass
     them explicitly to model an unannotated ``ap_fixed``).
@@ -73,7 +77,7 @@ class QFormat:
     @classmethod
     def ap_fixed(cls, width: int, int_bits: int, **kw: object) -> QFormat:
         """``ap_fixed<width, int_bits>``: int_bits counts the sign bit, frac = width - int_bits."""
-        return cls(width, width - int_bits, signed=True, **kw)
+        return cls(bits=width, frac=width - int_bits, signed=True, **kw)
 
     @classmethod
     def parse(cls, text: str) -> QFormat:
@@ -226,6 +230,6 @@ def parse_format(text: str) -> QFormat:
     if len(modes) > 1:
         kw["overflow"] = _parse_mode(Overflow, modes[1], text)
     try:
-        return QFormat(width, width - int_bits, signed=kind == "ap_fixed", **kw)
+        return QFormat(bits=width, frac=width - int_bits, signed=kind == "ap_fixed", **kw)
     except (TypeError, ValueError) as e:
         raise ValueError(f"format {text!r} is not buildable: {e}") from None

@@ -48,7 +48,7 @@ def circulant_pre_format(config: QuantConfig, terms: int) -> QFormat:
     frac = max(config.ifft.frac, config.bias.frac)
     unsigned = not (config.ifft.signed and config.bias.signed)  # room for a sign bit
     int_bits = max(config.ifft.int_bits, config.bias.int_bits) + (terms - 1).bit_length() + unsigned
-    return QFormat(int_bits + frac, frac)
+    return QFormat(bits=int_bits + frac, frac=frac)
 
 
 def _add(a: FxValue, b: FxValue) -> FxValue:

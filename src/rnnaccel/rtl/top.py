@@ -63,7 +63,7 @@ def _pre_format(out_frac: int, ifft: QFormat, bias: QFormat | None, terms: int) 
     """Exact port for the sum of ``terms`` IFFT outputs (frac ``out_frac``) and biases."""
     frac = max(out_frac, 0 if bias is None else bias.frac)
     ints = [ifft.bits - out_frac] + ([] if bias is None else [bias.bits - bias.frac])
-    return QFormat(max(ints) + (terms - 1).bit_length() + 1 + frac, frac)
+    return QFormat(bits=max(ints) + (terms - 1).bit_length() + 1 + frac, frac=frac)
 
 
 class LayerTop(wiring.Component):
