@@ -110,18 +110,22 @@ def _build_design(shape: str | None, model: Path | None, out_dir: Path, opts: di
     return write_design(out_dir, kind, d, cfg, x, opts["parallel"], {"seed": opts["seed"], "shape": shape})
 
 
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit",
+                       show_default=True, help="A run directory's fixed-point preset (the flow's 'quant').")
+_UTTERANCE = click.option("--utterance", type=int, default=0, show_default=True,
+                          help="Index of the test utterance whose features feed the testbench.")
+
+
 @rtl.command("build")
 @click.option("--shape", default=None,
               help="'lstm:IN:HIDDEN[:PROJ]' (peepholes, projection) or 'gru:IN:HIDDEN', random weights.")
 @click.option("--model", "model", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A trained run directory (checkpoint.json) or an 'rnnaccel export' directory.")
-@click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit", show_default=True,
-              help="--model of a run directory: its fixed-point preset (the flow's 'quant').")
+@_FORMAT
 @click.option("--layer", type=int, default=0, show_default=True, help="--model: the layer to build.")
 @click.option("--direction", type=int, default=0, show_default=True,
               help="--model: 0 forward, 1 backward (bidirectional layers).")
-@click.option("--utterance", type=int, default=0, show_default=True,
-              help="--model: index of the test utterance whose features feed the testbench.")
+@_UTTERANCE
 @click.option("--block-size", "-k", "block_size", type=int, default=8, show_default=True,
               help="Circulant block size k (divides HIDDEN).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and input frames.")
@@ -170,11 +174,9 @@ def sim(design_dir: Path, as_json: bool) -> None:
 @click.argument("model", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for layer<L>-dir<D>/ (one 'rtl build' each) and network.json.")
-@click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit", show_default=True,
-              help="MODEL of a run directory: its fixed-point preset (the flow's 'quant').")
+@_FORMAT
 @click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
-@click.option("--utterance", type=int, default=0, show_default=True,
-              help="Index of the test utterance whose features feed the network.")
+@_UTTERANCE
 @click.option("--frames", type=int, default=None, help="Its first frames only [the whole utterance].")
 @click.option("--json", "as_json", is_flag=True, help="Print network.json instead of a summary.")
 def network(model: Path, out_dir: Path, fmt: str, parallel: int, utterance: int, frames: int | None,
