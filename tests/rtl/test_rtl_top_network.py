@@ -44,7 +44,7 @@ def test_network_bit_exact_against_whole_model(tmp_path, kind, bidirectional, la
     np.testing.assert_array_equal(got, want)  # the RTL's own outputs, read back, are the model's
     assert json.loads((tmp_path / "network.json").read_text())["network_cycles"] == doc["network_cycles"]
     per_layer = [max(3 * s["cycles_per_frame"] for s in doc["stages"] if s["layer"] == li) for li in range(layers)]
-    assert doc["network_cycles"] == sum(per_layer)  # sequential tops: every frame, the first too, takes one frame time
+    assert doc["network_cycles"] == sum(per_layer) == 3 * doc["model_network_cycles_per_frame"]  # sequential tops: every frame, the first too, takes one frame time
 
 
 @needs_icarus

@@ -12,7 +12,8 @@ layer's concatenated RTL outputs equal ``run_int_model`` only if every top and t
 bit-exact. ``network_cycles`` is the schedule this chain implies in hardware with one top per
 layer-direction: both directions of a layer run at once (separate tops), layers back to back
 (the backward direction needs the whole sequence below it), i.e. the sum over layers of the
-slower direction's cycles from reset to its last output (both inclusive).
+slower direction's cycles from reset to its last output (both inclusive);
+``model_network_cycles_per_frame`` is the same sum of ``rnnaccel.hw.fpga``'s per-direction frame times.
 
 Everything (kind, roles, block size, projection, frames) is checked before the first file is
 written; ``DIR/network.json`` (atomic) holds the result.
@@ -89,8 +90,8 @@ def _first_diff(got: np.ndarray, want: np.ndarray) -> str | None:
     return f"frame {t}, point {p}: rtl {int(got[t, p])} != ref {int(want[t, p])}"
 
 
-def _network_cycles(stages: list[dict], layers: int) -> int | None:
-    per_layer = [[s["cycles"] for s in stages if s["layer"] == li] for li in range(layers)]
+def _network_cycles(stages: list[dict], layers: int, key: str = "cycles") -> int | None:
+    per_layer = [[s[key] for s in stages if s["layer"] == li] for li in range(layers)]
     if any(not v or None in v for v in per_layer):
         return None
     return int(sum(max(v) for v in per_layer))
@@ -134,6 +135,7 @@ def run_network(model, codes: np.ndarray, out: str | Path, *, lanes: int = 1, fr
     doc = {"bit_exact": got is not None and failure is None, "kind": model.kind, "layers": len(model.layers),
            "directions": len(model.layers[0]), "frames": len(x), "parallel": lanes,
            "network_cycles": total, "network_cycles_per_frame": None if total is None else total / len(x),
+           "model_network_cycles_per_frame": _network_cycles(stages, len(model.layers), "model_cycles_per_frame"),
            "stages": stages, "failure": failure, "sequencing": "host (one layer top per layer-direction)",
            **(meta or {})}
     write_atomic(out / "network.json", json.dumps(doc, indent=2))
