@@ -43,8 +43,10 @@ def test_network_bit_exact_against_whole_model(tmp_path, kind, bidirectional, la
     got = np.concatenate([last[0]] + [y[::-1] for y in last[1:]], -1)
     np.testing.assert_array_equal(got, want)  # the RTL's own outputs, read back, are the model's
     assert json.loads((tmp_path / "network.json").read_text())["network_cycles"] == doc["network_cycles"]
-    per_layer = [max(3 * s["cycles_per_frame"] for s in doc["stages"] if s["layer"] == li) for li in range(layers)]
-    assert doc["network_cycles"] == sum(per_layer) == 3 * doc["model_network_cycles_per_frame"]  # sequential tops: every frame, the first too, takes one frame time
+    per_layer = [max(3 * s["cycles_per_frame"] for s in doc["stages"] if s["layer"] == li)
+                 for li in range(layers)]
+    # sequential tops: every frame, the first too, takes one frame time
+    assert doc["network_cycles"] == sum(per_layer) == 3 * doc["model_network_cycles_per_frame"]
 
 
 @needs_icarus
@@ -60,7 +62,7 @@ def test_changed_rtl_output_is_named(tmp_path, monkeypatch):
 def test_unbuildable_network_writes_nothing(tmp_path):
     out = tmp_path / "out"
     dense = export_model(GRU(8, 8, 2, batch_first=True), QuantConfig.c_lstm())
-    with pytest.raises(ValueError, match="layer 0 direction 0: .*block-circulant roles only; role ih is IntDense"):
+    with pytest.raises(ValueError, match="layer 0 direction 0: .*circulant roles only; role ih is IntDense"):
         run_network(dense, _codes(), out)
     with pytest.raises(ValueError, match="--frames must be >= 1, got 0"):
         run_network(_model("gru", False, 1), _codes(), out, frames=0)

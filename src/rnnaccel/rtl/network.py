@@ -60,7 +60,8 @@ def rtl_outputs(design_dir: str | Path) -> np.ndarray:
 
 def _stage(li: int, di: int, doc: dict, out_cycles: list[int]) -> dict:
     return {"layer": li, "direction": di, "bit_exact": doc["bit_exact"], "frames": doc["frames"],
-            "cycles_per_frame": doc["cycles_per_frame"], "model_cycles_per_frame": doc["model_cycles_per_frame"],
+            "cycles_per_frame": doc["cycles_per_frame"],
+            "model_cycles_per_frame": doc["model_cycles_per_frame"],
             "cycles": out_cycles[-1] + 1 if out_cycles else None, "failure": doc["failure"]}
 
 
@@ -135,7 +136,8 @@ def run_network(model, codes: np.ndarray, out: str | Path, *, lanes: int = 1, fr
     doc = {"bit_exact": got is not None and failure is None, "kind": model.kind, "layers": len(model.layers),
            "directions": len(model.layers[0]), "frames": len(x), "parallel": lanes,
            "network_cycles": total, "network_cycles_per_frame": None if total is None else total / len(x),
-           "model_network_cycles_per_frame": _network_cycles(stages, len(model.layers), "model_cycles_per_frame"),
+           "model_network_cycles_per_frame": _network_cycles(stages, len(model.layers),
+                                                             "model_cycles_per_frame"),
            "stages": stages, "failure": failure, "sequencing": "host (one layer top per layer-direction)",
            **(meta or {})}
     write_atomic(out / "network.json", json.dumps(doc, indent=2))
