@@ -77,3 +77,25 @@ def test_export_dir_names_its_run(tmp_path):
     res = CliRunner().invoke(rtl, ["build", "--model", str(exp), "--out", str(tmp_path / "o")])
     assert res.exit_code != 0 and "no source.run_dir" in res.output
     assert json.loads((exp / "model.json").read_text())["source"] == {}
+
+
+def test_outputs_are_swapped_in_whole(tmp_path, monkeypatch):
+    """A rebuild replaces an earlier build directory at once; a failing one leaves it as it was; a
+    directory that is not a build is refused; no staging directories are left behind."""
+    import rnnaccel.rtl.build as build
+
+    model, codes, out = _model("gru", False), np.zeros((3, 8), np.int64), tmp_path / "d"
+    write_layer_design(model, codes, out, frames=2)
+    (out / "sim.json").write_text("{}")  # a result of the earlier build
+    write_layer_design(model, codes, out, frames=3)
+    assert json.loads((out / "design.json").read_text())["frames"] == 3 and not (out / "sim.json").exists()
+    monkeypatch.setattr(build, "_synth_script", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_layer_design(model, codes, out, frames=2)
+    assert json.loads((out / "design.json").read_text())["frames"] == 3
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not an 'rnnaccel rtl build' directory"):
+        write_layer_design(model, codes, other)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "other"]

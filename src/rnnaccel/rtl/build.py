@@ -22,8 +22,12 @@ testbench, and run it: ``rnnaccel rtl build`` / ``rnnaccel rtl sim``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -127,10 +131,34 @@ def design_mem_files(top) -> dict[str, str]:
     return files
 
 
+@contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """A fresh sibling directory to write a design into, swapped in for ``out`` at the end: a build
+    that fails or is killed leaves the previous ``out`` (or none) as it was, never a mix of two
+    builds. ``out`` may be missing, empty or an earlier build (``design.json``); anything else is
+    refused (ValueError naming it) before anything is written."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "design.json").is_file())):
+        raise ValueError(f"--out {out} exists and is not an 'rnnaccel rtl build' directory; not replacing it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        tmp.chmod(0o755)
+        yield tmp
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        if out.exists():
+            os.replace(out, old / "design")
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, lanes: int = 1,
-                 meta: dict | None = None, in_fmt=None) -> dict:
-    """Validate, then write the design files into ``out``; returns design.json's content. ``x``:
-    input frames as codes of ``in_fmt`` (default: the input point)."""
+                 meta: dict | None = None, in_fmt=None, extra: Callable[[Path], None] | None = None) -> dict:
+    """Validate, then write the design files into ``out`` (all at once, :func:`staged_dir`); returns
+    design.json's content. ``x``: input frames as codes of ``in_fmt`` (default: the input point);
+    ``extra(dir)`` writes more files into the staged directory."""
     from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.sim import pack
     from rnnaccel.rtl.synth import to_verilog, write_atomic
@@ -155,15 +183,16 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
               "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
               "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages),
               "mem": mem_hashes(mems), **(meta or {})}
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in mems.items():
-        write_atomic(out / "mem" / name, text)
-    write_atomic(out / "top.v", verilog)
-    write_atomic(out / "vectors.json", json.dumps(vectors))
-    write_atomic(out / "cocotb_top.py", _TB.read_text())
-    write_atomic(out / "synth.ys", _synth_script())
-    write_atomic(out / "design.json", json.dumps(design, indent=2))
+    with staged_dir(out) as tmp:
+        for name, text in mems.items():
+            write_atomic(tmp / "mem" / name, text)
+        write_atomic(tmp / "top.v", verilog)
+        write_atomic(tmp / "vectors.json", json.dumps(vectors))
+        write_atomic(tmp / "cocotb_top.py", _TB.read_text())
+        write_atomic(tmp / "synth.ys", _synth_script())
+        if extra is not None:
+            extra(tmp)
+        write_atomic(tmp / "design.json", json.dumps(design, indent=2))
     return design
 
 

@@ -110,7 +110,7 @@ def write_layer_design(model, codes: np.ndarray, out: str | Path, *, layer: int 
     x, in_fmt = layer_frames(model, codes, layer)
     x = (x[::-1] if direction == 1 else x)[:frames]  # the backward direction sees the last frame first
     info = {**(meta or {}), "layer": layer, "direction": direction, "utterance_frames": int(len(codes))}
-    design = write_design(Path(out), model.kind, model.layers[layer][direction], model.config, x, lanes,
-                          {"source": info}, in_fmt=in_fmt)
-    write_int_model(model, Path(out) / "model", {k: v for k, v in info.items() if k in ("run_dir", "format")})
-    return design
+    source = {k: v for k, v in info.items() if k in ("run_dir", "format")}
+    return write_design(Path(out), model.kind, model.layers[layer][direction], model.config, x, lanes,
+                        {"source": info}, in_fmt=in_fmt,
+                        extra=lambda tmp: write_int_model(model, tmp / "model", source))
