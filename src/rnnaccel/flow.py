@@ -12,8 +12,9 @@
    (``rnnaccel.hw.epur``, with MWL);
 7. optional (``rtl = true``): every layer-direction of the chosen model is generated as RTL
    (``rnnaccel.rtl``) and one whole test utterance (``rtl_frames``: its first frames only) runs
-   through it in Icarus; the report records bit-exactness against ``rnnaccel.ref`` and the
-   measured cycles per frame beside ``rnnaccel.hw.fpga``'s for the same parallelism.
+   through it in Icarus, each layer fed the RTL outputs of the layer below; the report records
+   bit-exactness against ``rnnaccel.ref``'s whole-model output and the measured cycles per frame
+   beside ``rnnaccel.hw.fpga``'s for the same parallelism.
 
 The result is one JSON report (written atomically). The library reports progress through ``log``
 (the CLI prints it); it never prints itself.
@@ -260,33 +261,29 @@ def _epur(shape: RnnShape) -> dict:
 
 
 def _rtl(cfg: FlowConfig, wrapped, test_set, log: Log) -> dict:
-    """Every layer-direction of the chosen model as RTL, fed test utterance 0, simulated in Icarus."""
+    """The chosen model's whole network as RTL (one layer top per layer-direction, each fed the RTL
+    outputs of the layer below: :mod:`rnnaccel.rtl.network`), test utterance 0 through it in Icarus,
+    checked against rnnaccel.ref's whole-model output."""
     from rnnaccel.compress import find_rnn
     from rnnaccel.quant import quantize_float
     from rnnaccel.ref import export_model
-    from rnnaccel.rtl.build import run_sim
-    from rnnaccel.rtl.model_build import write_layer_design
+    from rnnaccel.rtl.network import run_network
 
     int_model = export_model(find_rnn(wrapped), wrapped.rnn.config)
     codes, _ = quantize_float(test_set.feats[0].numpy(), wrapped.rnn.config.input)
-    runs = []
-    for li, directions in enumerate(int_model.layers):
-        for di in range(len(directions)):
-            out = Path(cfg.out_dir) / "rtl" / f"layer{li}-dir{di}"
-            log(f"rtl: layer {li} direction {di}: generating and simulating in Icarus ({out})")
-            write_layer_design(int_model, codes, out, layer=li, direction=di, lanes=cfg.rtl_parallel,
-                               frames=cfg.rtl_frames, meta={"split": test_set.split, "utterance": 0})
-            sim = run_sim(out)
-            runs.append({k: sim[k] for k in ("bit_exact", "frames", "cycles_per_frame",
-                                             "model_cycles_per_frame", "failure", "sim_seconds")}
-                        | {"layer": li, "direction": di, "dir": str(out)})
-    doc = {"bit_exact": all(r["bit_exact"] for r in runs), "parallel": cfg.rtl_parallel,
-           "utterance_frames": int(len(codes)), "frames": runs[0]["frames"],
+    out = Path(cfg.out_dir) / "rtl"
+    log(f"rtl: every layer-direction generated and simulated in Icarus, chained ({out})")
+    meta = {"split": test_set.split, "utterance": 0, "utterance_frames": int(len(codes))}
+    net = run_network(int_model, codes, out, lanes=cfg.rtl_parallel, frames=cfg.rtl_frames, meta=meta)
+    runs = [s | {"dir": str(out / f"layer{s['layer']}-dir{s['direction']}")} for s in net["stages"]]
+    doc = {"bit_exact": net["bit_exact"], "failure": net["failure"], "parallel": cfg.rtl_parallel,
+           "utterance_frames": int(len(codes)), "frames": net["frames"],
            "cycles_match_model": all(r["cycles_per_frame"] == r["model_cycles_per_frame"] for r in runs),
-           "layer_directions": runs}
+           "network_cycles_per_frame": net["network_cycles_per_frame"],
+           "model_network_cycles_per_frame": net["model_network_cycles_per_frame"], "layer_directions": runs}
     measured, model = ([r[key] for r in runs] for key in ("cycles_per_frame", "model_cycles_per_frame"))
-    log(f"rtl: bit-exact={doc['bit_exact']} over {doc['frames']} frames; cycles/frame measured {measured}, "
-        f"hw.fpga model {model}")
+    log(f"rtl: whole network bit-exact={doc['bit_exact']} over {doc['frames']} frames; cycles/frame measured "
+        f"{measured}, hw.fpga model {model}")
     return doc
 
 

@@ -1,6 +1,7 @@
 """The flow's optional last stage (``rtl = true``): every layer-direction of the chosen model as RTL,
 a real test utterance (its first frames, to stay small) through it in Icarus, recorded in the report:
-bit-exact with rnnaccel.ref, measured cycles per frame equal to rnnaccel.hw.fpga's."""
+the whole network (RTL outputs of a layer feeding the next) bit-exact with rnnaccel.ref, measured
+cycles per frame equal to rnnaccel.hw.fpga's."""
 
 import json
 import shutil
@@ -53,5 +54,7 @@ def test_flow_rtl_stage(tmp_path: Path) -> None:
     runs = rtl["layer_directions"]
     assert [(r["layer"], r["direction"]) for r in runs] == [(0, 0), (0, 1)]
     assert all(r["cycles_per_frame"] == r["model_cycles_per_frame"] > 0 for r in runs)
+    assert rtl["network_cycles_per_frame"] == rtl["model_network_cycles_per_frame"] > 0
+    assert json.loads((tmp_path / "flow" / "rtl" / "network.json").read_text())["bit_exact"] is True
     design = json.loads((Path(runs[1]["dir"]) / "design.json").read_text())
     assert design["source"]["split"] == "test" and design["source"]["utterance_frames"] >= 5
