@@ -6,7 +6,11 @@ hw.fpga's cycles per frame. Writes JSON (default results/bench_rtl_top.json).
     python3 benchmarks/bench_rtl_top.py --model RUN_DIR [--layer 0 --direction 0] [--frames N]
 
 ``--model``: one layer-direction of a trained run, fed its first test utterance (all frames unless
-``--frames``), as ``rnnaccel rtl build --model`` does.
+``--frames``), as ``rnnaccel rtl build --model`` does. ``--model RUN_DIR --network``: the whole
+network as ``rnnaccel rtl network`` runs it (one top per layer-direction, chained, every build and
+simulation timed), beside rnnaccel.ref's integer engine on the same frames (the peer).
+
+    python3 benchmarks/bench_rtl_top.py --model RUN_DIR --network [--parallel 2] [--frames N]
 """
 
 from __future__ import annotations
@@ -64,8 +68,11 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None, help="a trained run or export directory")
     ap.add_argument("--layer", type=int, default=0)
     ap.add_argument("--direction", type=int, default=0)
+    ap.add_argument("--network", action="store_true", help="--model: every layer and direction, chained")
     ap.add_argument("--out", type=Path, default=Path("results/bench_rtl_top.json"))
     a = ap.parse_args()
+    if a.network:
+        return _finish(a.out, _network(a))
     kind, d, cfg, x, in_fmt, what = _design(a)
     frames, load = len(x), os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,9 +93,43 @@ def main() -> None:
            "load_avg_at_start": [round(v, 2) for v in load],
            "load_avg_at_end": [round(v, 2) for v in os.getloadavg()],
            "cpus": os.cpu_count(), "note": "icarus_seconds includes cocotb start-up and Icarus elaboration"}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(a.out, json.dumps(doc, indent=2))
+    _finish(a.out, doc)
+
+
+def _finish(out: Path, doc: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, json.dumps(doc, indent=2))
     print(json.dumps(doc, indent=2))
+
+
+def _network(a) -> dict:
+    """Whole network in Icarus (rtl.network) beside rnnaccel.ref.run_int_model on the same frames."""
+    from rnnaccel.export import run_features
+    from rnnaccel.quant.qformat import quantize_float
+    from rnnaccel.ref import run_int_model
+    from rnnaccel.rtl.model_build import load_model_source
+    from rnnaccel.rtl.network import run_network
+
+    if a.model is None:
+        raise SystemExit("--network needs --model RUN_DIR")
+    src, load = load_model_source(a.model), os.getloadavg()
+    x = quantize_float(run_features(src.run_dir)[0], src.int_model.config.input)[0][: a.frames]
+    start = time.perf_counter()
+    run_int_model(src.int_model, np.asarray(x, np.int64)[None])
+    ref_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        net = run_network(src.int_model, x, Path(tmp), lanes=a.parallel)
+        net_s = time.perf_counter() - start
+    return {"model": str(a.model), "network": True, "parallel": a.parallel, "frames": len(x),
+            "layer_directions": len(net["stages"]), "bit_exact": net["bit_exact"],
+            "rtl_seconds": round(net_s, 2), "rtl_frames_per_s": round(len(x) / net_s, 2),
+            "ref_seconds": round(ref_s, 4), "ref_frames_per_s": round(len(x) / ref_s, 1),
+            "network_cycles_per_frame": net["network_cycles_per_frame"],
+            "model_network_cycles_per_frame": net["model_network_cycles_per_frame"],
+            "load_avg_at_start": [round(v, 2) for v in load],
+            "load_avg_at_end": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count(),
+            "note": "rtl_seconds: every layer-direction's rtl build + cocotb/Icarus run, in sequence"}
 
 
 if __name__ == "__main__":
