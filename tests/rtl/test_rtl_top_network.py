@@ -1,7 +1,7 @@
-"""rnnaccel.rtl.network: whole small random-weight networks (two bidirectional LSTM layers, a
-unidirectional GRU) through one generated layer top per layer-direction in Icarus, each top fed the
-RTL outputs of the layer below, equal to rnnaccel.ref's whole-model output; unbuildable models fail
-before any file is written."""
+"""rnnaccel.rtl.network: whole small random-weight networks (two bidirectional LSTM layers, with
+and without projection, P 1 and 2; a unidirectional GRU) through one generated layer top per
+layer-direction in Icarus, each top fed the RTL outputs of the layer below, equal to rnnaccel.ref's
+whole-model output; unbuildable models fail before any file is written."""
 
 import json
 import shutil
@@ -31,10 +31,11 @@ def _codes(frames=6):
 
 
 @needs_icarus
-@pytest.mark.parametrize(("kind", "bidirectional", "layers"), [("lstm", True, 2), ("gru", False, 1)])
-def test_network_bit_exact_against_whole_model(tmp_path, kind, bidirectional, layers):
-    model = _model(kind, bidirectional, layers)
-    doc = run_network(model, _codes(), tmp_path, frames=3)
+@pytest.mark.parametrize(("kind", "bidirectional", "layers", "proj", "lanes"),
+                         [("lstm", True, 2, 0, 1), ("gru", False, 1, 0, 1), ("lstm", True, 2, 4, 2)])
+def test_network_bit_exact_against_whole_model(tmp_path, kind, bidirectional, layers, proj, lanes):
+    model = _model(kind, bidirectional, layers, **({"proj_size": proj} if proj else {}))
+    doc = run_network(model, _codes(), tmp_path, frames=3, lanes=lanes)
     assert doc["bit_exact"], doc["failure"]
     assert len(doc["stages"]) == layers * (2 if bidirectional else 1)
     assert all(s["cycles_per_frame"] == s["model_cycles_per_frame"] for s in doc["stages"])
