@@ -1,9 +1,13 @@
 """rnnaccel.quant.recognizer: the moved QuantRecognizer and presets (old import paths still work)."""
 
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from rnnaccel.quant import QUANT_PRESETS, QuantConfig, QuantRecognizer, quant_preset
+from rnnaccel.nn.rnn import LSTM
+from rnnaccel.quant import QUANT_PRESETS, QuantConfig, QuantRecognizer, quant_preset, quantize_float
+from rnnaccel.ref import export_model, run_int_model
 from rnnaccel.shape import RnnShape
 from rnnaccel.train import build_model
 
@@ -30,3 +34,26 @@ def test_wraps_a_recognizer_and_shares_its_output_layer():
     logp = wrapped(x)
     assert logp.shape == (2, 5, 62)
     assert torch.equal(logp, torch.log_softmax(model.output(wrapped.rnn(x)[0]), dim=-1))
+
+
+class _Recognizer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = LSTM(6, 8, 2, dropout=0.5, batch_first=True, bidirectional=True, block_size=4)
+        self.output = nn.Linear(16, 5)
+
+
+def test_wrapping_keeps_eval_mode_so_dropout_does_not_break_bit_exactness():
+    """Issue 13 (bit_exact=False in the flow): a fresh QuantRecognizer was in training mode, so the
+    fake-quant torch applied the RNN's inter-layer dropout and differed from the integer engine."""
+    torch.manual_seed(0)
+    model = _Recognizer().double().eval()
+    cfg = quant_preset("16bit")
+    wrapped = QuantRecognizer(model, cfg)
+    assert not wrapped.training and not wrapped.rnn.training
+    codes, _ = quantize_float(np.random.default_rng(0).normal(size=(1, 7, 6)), cfg.input)
+    ref = run_int_model(export_model(model.rnn, cfg), codes)
+    with torch.no_grad():
+        y = wrapped.rnn(torch.from_numpy(codes * cfg.input.lsb))[0].numpy()
+    assert np.array_equal(y * 2.0**ref.output_format.frac, ref.output)
+    assert QuantRecognizer(model.train(), cfg).training  # a training model stays a training one (QAT)

@@ -40,6 +40,9 @@ class QuantRecognizer(nn.Module):
 
         self.rnn = quantize(find_rnn(recognizer), quant_config)
         self.output = recognizer.output
+        # A new Module is in training mode, which applies the RNN's inter-layer dropout: wrapping must
+        # not turn an evaluated model back into a training one (it broke the flow's bit-exact check).
+        self.train(recognizer.training)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y, _ = self.rnn(x)
