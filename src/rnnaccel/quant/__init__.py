@@ -8,6 +8,7 @@ from rnnaccel.quant.model import QuantGRU, QuantLSTM, quantize
 from rnnaccel.quant.pwl import PWLActivation
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, quantize_float, requantize
 from rnnaccel.quant.recognizer import QUANT_PRESETS, QuantRecognizer, quant_preset
+from rnnaccel.quant.search import calibrate, search_int_bits
 
 __all__ = [
     "POINT_NAMES",
@@ -23,6 +24,7 @@ __all__ = [
     "QuantLSTM",
     "QuantRecognizer",
     "Rounding",
+    "calibrate",
     "fake_quant",
     "fft_error_bound",
     "irfft_q",
@@ -31,4 +33,5 @@ __all__ = [
     "quantize_float",
     "requantize",
     "rfft_q",
+    "search_int_bits",
 ]

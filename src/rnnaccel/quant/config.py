@@ -90,7 +90,8 @@ class QuantConfig:
 
     @classmethod
     def from_mapping(cls, formats: Mapping[str, object], base: QuantConfig | None = None) -> QuantConfig:
-        """Build from ``{point name: QFormat | dict of QFormat fields | None}``; validates the names."""
+        """Build from ``{point name: QFormat | 'ap_fixed<W,I>' | dict of QFormat fields | None}``; validates
+        the names."""
         allowed = set(POINT_NAMES) | {"sigmoid_pwl", "tanh_pwl"}
         unknown = sorted(set(formats) - allowed)
         if unknown:
@@ -139,6 +140,9 @@ class QuantConfig:
 def _parse_format(value: object) -> QFormat | None:
     if value is None or isinstance(value, QFormat):
         return value
+    if isinstance(value, str):
+        return QFormat.parse(value)  # 'ap_fixed<W,I>' (the form configs and as_dict use)
     if isinstance(value, Mapping):
         return QFormat(**value)
-    raise TypeError(f"expected a QFormat, a mapping of QFormat fields or None, got {value!r}")
+    raise TypeError(f"expected a QFormat, an 'ap_fixed<W,I>' string, a mapping of QFormat fields or None, "
+                    f"got {value!r}")

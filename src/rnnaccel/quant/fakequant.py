@@ -26,9 +26,13 @@ class OverflowStats(Mapping[str, int]):
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
+        self.amax: dict[str, float] = {}  # largest |value| seen before rounding, per point (calibration)
 
     def add(self, point: str, count: int) -> None:
         self._counts[point] = self._counts.get(point, 0) + int(count)
+
+    def add_range(self, point: str, amax: float) -> None:
+        self.amax[point] = max(self.amax.get(point, 0.0), float(amax))
 
     def __getitem__(self, point: str) -> int:
         return self._counts[point]
@@ -95,6 +99,7 @@ def fake_quant(
         values = codes * fmt.lsb
     if stats is not None:
         stats.add(point, int(bad.sum()))
+        stats.add_range(point, float(x.detach().abs().max()) if x.numel() else 0.0)
     if not x.requires_grad:
         return values
     keep = (~bad).to(x.dtype) if fmt.overflow is Overflow.SAT else torch.ones_like(x)
