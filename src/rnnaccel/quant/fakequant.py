@@ -70,17 +70,20 @@ def _quantize_codes(x: torch.Tensor, fmt: QFormat) -> tuple[torch.Tensor, torch.
 
 
 class _FakeQuantSTE(torch.autograd.Function):
-    """Forward: exact grid value. Backward: straight through, masked where SAT clamped."""
+    """Forward: exact grid value (one pass). Backward: straight through, zero where SAT clamped."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, values: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(keep)
-        return values
+    def forward(ctx, x: torch.Tensor, fmt: QFormat) -> torch.Tensor:  # type: ignore[override]
+        codes, bad = _quantize_codes(x, fmt)
+        ctx.clamped = fmt.overflow is Overflow.SAT
+        ctx.save_for_backward(bad)
+        ctx.mark_non_differentiable(bad)
+        return codes * fmt.lsb, bad
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (keep,) = ctx.saved_tensors
-        return grad * keep, None, None
+    def backward(ctx, grad: torch.Tensor, _grad_bad: torch.Tensor):  # type: ignore[override]
+        (bad,) = ctx.saved_tensors
+        return (grad.masked_fill(bad, 0.0) if ctx.clamped else grad), None
 
 
 def fake_quant(
@@ -94,13 +97,12 @@ def fake_quant(
         return x
     if x.dtype != torch.float64:
         raise TypeError(f"fake_quant needs float64 tensors for exactness, got {x.dtype}")
-    with torch.no_grad():
+    if x.requires_grad:
+        values, bad = _FakeQuantSTE.apply(x, fmt)
+    else:
         codes, bad = _quantize_codes(x, fmt)
         values = codes * fmt.lsb
     if stats is not None:
         stats.add(point, int(bad.sum()))
         stats.add_range(point, float(x.detach().abs().max()) if x.numel() else 0.0)
-    if not x.requires_grad:
-        return values
-    keep = (~bad).to(x.dtype) if fmt.overflow is Overflow.SAT else torch.ones_like(x)
-    return _FakeQuantSTE.apply(x, values, keep)
+    return values
