@@ -207,6 +207,7 @@ def _ref_check(cfg: FlowConfig, wrapped, test_set, log: Log, batch_size: int = 1
     from rnnaccel.ref import export_model
     from rnnaccel.train import greedy_decode, phone_error_rate
 
+    wrapped.eval()  # a trained model is left in training mode: its dropout would break the check
     int_model = export_model(find_rnn(wrapped), wrapped.rnn.config)
     n = min(cfg.check_utterances, len(test_set))
     log(f"integer engine: {len(test_set)} test utterances; bit-exactness vs fake-quant torch on {n}")
