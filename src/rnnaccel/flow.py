@@ -157,7 +157,7 @@ def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, lo
 
 def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
     """Fake-quantize with the preset; quantization-aware fine-tuning only when ``qat_epochs`` > 0 (the
-    fake-quant model trains ~40-150x slower than the float one, so the default is post-training)."""
+    fake-quant model trains 23-86x slower than the float one (benchmarks/bench_qat.py), so the default is post-training)."""
     from rnnaccel.compress.pipeline import qat_flow
     from rnnaccel.quant import QuantRecognizer, quant_preset
 
