@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from _timing import median_step_times
 
 RESULTS = Path(__file__).parent / "results" / "bench_admm.json"
 
@@ -77,25 +76,13 @@ def _steppers(cell: str, data) -> dict:
     return out
 
 
-def _measure(steppers: dict, reps: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in steppers}
-    for step in steppers.values():
-        step()  # warm-up
-    for _ in range(reps):
-        for kind, step in steppers.items():
-            t0 = time.perf_counter()
-            step()
-            times[kind].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main(threads: int, reps: int) -> None:
     from rnnaccel.io import write_json_atomic
 
     torch.set_num_threads(threads)
     data, rows = _batch(), {}
     for cell in ("lstm", "gru"):
-        med = _measure(_steppers(cell, data), reps)
+        med = median_step_times(_steppers(cell, data), reps)
         rows[cell] = {"seconds": {k: round(v, 5) for k, v in med.items()},
                       "ratio_to_dense": {k: round(v / med["dense"], 3) for k, v in med.items()}}
         print(cell, rows[cell])

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from _timing import median_step_times
 
 RESULTS = Path(__file__).parent / "results" / "bench_qat.json"
 
@@ -56,18 +55,6 @@ def _stepper(model, data):
     return step
 
 
-def _measure(steppers: dict, reps: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in steppers}
-    for step in steppers.values():
-        step()  # warm-up
-    for _ in range(reps):
-        for kind, step in steppers.items():
-            t0 = time.perf_counter()
-            step()
-            times[kind].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main(threads: int, reps: int, batch: int, frames: int, quant: str) -> None:
     from rnnaccel.io import write_json_atomic
     from rnnaccel.quant import QuantRecognizer, quant_preset
@@ -79,7 +66,7 @@ def main(threads: int, reps: int, batch: int, frames: int, quant: str) -> None:
         float_model, qat_model = _model(cell), _model(cell)
         steppers = {"float": _stepper(float_model, data),
                     "qat": _stepper(QuantRecognizer(qat_model, quant_preset(quant)).train(), data)}
-        med = _measure(steppers, reps)
+        med = median_step_times(steppers, reps)
         rows[cell] = {"seconds": {k: round(v, 5) for k, v in med.items()},
                       "ratio": round(med["qat"] / med["float"], 2)}
         print(cell, rows[cell], flush=True)
