@@ -6,27 +6,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flow_configs import write_train_config
 
 from rnnaccel.cli import main
 from rnnaccel.flow import FlowConfig, load_flow_config, run_flow
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite (apt-get install flite)")
-
-_TRAIN = """
-out_dir = "{out}/dense"
-[data]
-corpus = "{out}/corpus"
-cache_dir = "{out}/cache"
-eval_splits = ["test"]
-[model]
-cell = "lstm"
-hidden_size = 16
-num_layers = 1
-bidirectional = true
-[optim]
-epochs = 1
-batch_size = 8
-"""
 
 _FLOW = """
 train_config = "{out}/train.toml"
@@ -46,7 +31,7 @@ finetune_epochs = 0
 
 @pytest.mark.parametrize(("qat", "method"), [(0, "admm"), (1, "direct")])
 def test_flow_runs_end_to_end(tmp_path: Path, qat: int, method: str) -> None:
-    (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
+    write_train_config(tmp_path, "lstm", 16)
     (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=qat, method=method))
     result = CliRunner().invoke(main, ["flow", "--config", str(tmp_path / "flow.toml"), "--no-progress"])
     assert result.exit_code == 0, result.output
@@ -86,7 +71,7 @@ def test_flow_config_missing_file_is_named(tmp_path: Path) -> None:
 def test_flow_rerun_resumes_from_checkpoints(tmp_path: Path) -> None:
     """A second run (e.g. after a kill) continues from the dense and direct checkpoints: nothing is
     retrained and the report is the same."""
-    (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
+    write_train_config(tmp_path, "lstm", 16)
     (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path, qat=0, method="direct"))
     cfg = load_flow_config(tmp_path / "flow.toml")
     first = run_flow(cfg)

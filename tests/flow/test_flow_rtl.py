@@ -9,27 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flow_configs import write_train_config
 
 from rnnaccel.cli import main
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None or shutil.which("iverilog") is None,
                                 reason="needs flite and iverilog (apt-get)")
-
-_TRAIN = """
-out_dir = "{out}/dense"
-[data]
-corpus = "{out}/corpus"
-cache_dir = "{out}/cache"
-eval_splits = ["test"]
-[model]
-cell = "gru"
-hidden_size = 8
-num_layers = 1
-bidirectional = true
-[optim]
-epochs = 1
-batch_size = 8
-"""
 
 _FLOW = """
 train_config = "{out}/train.toml"
@@ -45,7 +30,7 @@ rtl_frames = 5
 
 
 def test_flow_rtl_stage(tmp_path: Path) -> None:
-    (tmp_path / "train.toml").write_text(_TRAIN.format(out=tmp_path))
+    write_train_config(tmp_path, "gru", 8)
     (tmp_path / "flow.toml").write_text(_FLOW.format(out=tmp_path))
     result = CliRunner().invoke(main, ["flow", "--config", str(tmp_path / "flow.toml"), "--no-progress"])
     assert result.exit_code == 0, result.output
