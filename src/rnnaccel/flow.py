@@ -132,7 +132,8 @@ def _dense(train_cfg, data: tuple, progress: bool, log: Log) -> tuple[torch.nn.M
 
     log(f"dense: training {train_cfg.model.cell} (resumes from {train_cfg.out_dir} when present)")
     result = train(train_cfg, data=data, resume=True, progress=progress)
-    return result.model, {"per_curve": [r.__dict__ for r in result.history]}
+    return result.model, {"per_curve": [r.__dict__ for r in result.history], "best_epoch": result.best_epoch,
+                          "per": result.final_per}
 
 
 def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
@@ -157,7 +158,8 @@ def _compress(cfg: FlowConfig, train_cfg, dense, data: tuple, progress: bool, lo
 
 def _quantize(cfg: FlowConfig, train_cfg, model, data: tuple, progress: bool, log: Log) -> tuple[Any, dict]:
     """Fake-quantize with the preset; quantization-aware fine-tuning only when ``qat_epochs`` > 0 (the
-    fake-quant model trains 23-86x slower than the float one (benchmarks/bench_qat.py), so the default is post-training)."""
+    fake-quant model trains slower than the float one (benchmarks/bench_qat.py), so the default is
+    post-training)."""
     from rnnaccel.compress.pipeline import qat_flow
     from rnnaccel.quant import QuantRecognizer, quant_preset
 

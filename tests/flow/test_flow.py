@@ -104,3 +104,12 @@ def test_config_files_share_one_reader(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("method = 'magic'\n")
     with pytest.raises(ValueError, match=r"bad.toml: invalid flow config: method: "):
         load_flow_config(tmp_path / "bad.toml")
+
+
+def test_summary_names_the_restored_best_dense_epoch() -> None:
+    from rnnaccel.cli.flow import _dense_per
+
+    curve = [{"epoch": 1, "per": {"test": 0.5}}, {"epoch": 2, "per": {"test": 0.4}},
+             {"epoch": 3, "per": {"test": 0.45}}]
+    assert _dense_per({"per_curve": curve, "best_epoch": 2}) == "{'test': 0.4} (best dev epoch 2, restored)"
+    assert _dense_per({"per_curve": curve, "best_epoch": None}) == "{'test': 0.45}"

@@ -8,13 +8,21 @@ import click
 from rnnaccel.cli.options import POSITIVE_INT
 
 
+def _dense_per(dense: dict) -> str:
+    """The PER of the model handed on: the restored best epoch's when there is one, else the last's."""
+    best = dense.get("best_epoch")
+    if best is None:
+        return str(dense["per_curve"][-1]["per"])
+    return f"{dense['per_curve'][best - 1]['per']} (best dev epoch {best}, restored)"
+
+
 def _summary(report: dict) -> list[str]:
     cfg, ref = report["config"], report["ref_check"]
     fpga, epur = report["hardware"]["fpga"], report["hardware"]["epur"]
     stages = report["compress"]["stages"]
     ft = stages.get("finetune") or stages["projected"]
     lines = [
-        f"dense PER            {report['dense']['per_curve'][-1]['per']}",
+        f"dense PER            {_dense_per(report['dense'])}",
         f"{cfg['method']:6s} k={cfg['block_size']:<3d} PER     {ft[-1]['per']}  "
         f"residuals {report['compress']['residuals']}",
     ]
