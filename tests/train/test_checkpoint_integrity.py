@@ -80,6 +80,13 @@ def test_resume_refuses_other_data(tiny_corpus, run, tmp_path):
         train(_config(corpus, run, epochs=2), resume=True)
 
 
+def test_resume_accepts_the_same_data_under_another_path(tiny_corpus, run, tmp_path):
+    corpus = tmp_path / "moved" / "corpus"
+    shutil.copytree(tiny_corpus, corpus)  # same files, another spelling of data.corpus
+    result = train(_config(corpus, run, epochs=2), resume=True)
+    assert [r.epoch for r in result.history] == [1, 2]
+
+
 def _rewrite_pointer(run, **fields):
     state = json.loads((run / POINTER).read_text())
     (run / POINTER).write_text(json.dumps({**state, **fields}))

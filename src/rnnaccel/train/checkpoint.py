@@ -175,8 +175,12 @@ def _differences(old: dict, new: dict) -> list[str]:
 
 def check_same_run(pointer: str | Path, state: dict, expect: dict) -> None:
     """ValueError listing what differs between the checkpoint's run and ``expect`` (``run_identity``)."""
-    diffs = _differences(state.get("config") or {}, expect.get("config") or {})
     old_data = state.get("data_sha256")
+    # The same training data under another spelling of its path (relative/absolute, moved corpus) is
+    # the same run: the data's SHA-256 identifies it, so the path string is compared only without one.
+    same_data = old_data is not None and old_data == expect.get("data_sha256")
+    diffs = [d for d in _differences(state.get("config") or {}, expect.get("config") or {})
+             if not (same_data and d.startswith("data.corpus "))]
     if old_data != expect.get("data_sha256"):
         diffs.append(f"training data SHA-256 {str(old_data)[:12]} -> {str(expect.get('data_sha256'))[:12]}")
     if diffs:
