@@ -113,12 +113,9 @@ class TrialRunner:
 
             self._data[False] = load_data(self.train_config("lstm", 1))
         if qat and True not in self._data:
-            from rnnaccel.train import Dataset
-
             train, evals, stats = self._data[False]
             n = self.settings.qat_train_utterances or len(train)
-            subset = Dataset(train.split, train.feats[:n], train.frames[:n], train.phones[:n])
-            self._data[True] = (subset, evals, stats)
+            self._data[True] = (train.head(n), evals, stats)
         return self._data[qat]
 
     def data_fingerprint(self) -> str:

@@ -43,6 +43,8 @@ __all__ = [
     "mel_filterbank",
     "split_digest",
     "utterance_cmvn",
+    "warp_features",
+    "warp_matrix",
 ]
 
 
@@ -148,6 +150,56 @@ def utterance_cmvn(feats: torch.Tensor) -> torch.Tensor:
     x = feats.to(torch.float64)
     std = x.std(dim=0, unbiased=False).clamp(min=1e-5)
     return ((x - x.mean(dim=0)) / std).to(feats.dtype)
+
+
+def _mel_warp(n_mels: int, sample_rate_hz: int, alpha: float) -> torch.Tensor:
+    """(n_mels, n_mels) linear interpolation moving the log-mel spectrum's frequencies by ``alpha``:
+    output filter m takes the input at frequency f_m / alpha (f_m its centre; clamped to the first and
+    last filter), so a formant at F moves to alpha·F. Rows sum to 1."""
+    top = 2595.0 * math.log10(1.0 + sample_rate_hz / 2 / 700.0)
+    step = top / (n_mels + 1)  # filter centres are equally spaced on the mel scale
+    centres_mel = step * torch.arange(1, n_mels + 1, dtype=torch.float64)
+    src_hz = 700.0 * (10 ** (centres_mel / 2595.0) - 1.0) / alpha
+    pos = (2595.0 * torch.log10(1.0 + src_hz / 700.0) / step - 1.0).clamp(0.0, n_mels - 1.0)
+    lo = pos.floor().long().clamp(max=n_mels - 2)
+    frac = pos - lo
+    w = torch.zeros(n_mels, n_mels, dtype=torch.float64)
+    rows = torch.arange(n_mels)
+    w[rows, lo] = 1.0 - frac
+    w[rows, lo + 1] += frac
+    return w
+
+
+def warp_matrix(settings: FeatureSettings, alpha: float) -> torch.Tensor:
+    """(base, base) float64 matrix M with ``warped = frame @ M.T`` for one base block of ``settings``
+    (the 13 liftered cepstra with c0 = log energy, or the n_mels log-mel): vocal-tract-length
+    perturbation (VTLP, Jaitly & Hinton 2013) in the feature domain, formants moved by ``alpha``.
+    For MFCC the cepstra c1.. are un-liftered, mapped back to the (smoothed) log-mel spectrum with the
+    orthonormal DCT's transpose, warped, and transformed again; c0 (energy) is kept: a constant log-mel
+    offset stays constant under the warp, so c0 and c1.. do not mix. ``alpha = 1`` is the identity."""
+    if not 0.5 <= alpha <= 2.0:
+        raise ValueError(f"warp factor must be in [0.5, 2], got {alpha}")
+    base = settings.n_mels if settings.kind == "fbank" else settings.n_ceps
+    if alpha == 1.0:
+        return torch.eye(base, dtype=torch.float64)
+    w = _mel_warp(settings.n_mels, settings.sample_rate_hz, alpha)
+    if settings.kind == "fbank":
+        return w
+    d = _dct_matrix(settings.n_mels, settings.n_ceps).to(torch.float64)[1:]
+    n = torch.arange(1, settings.n_ceps, dtype=torch.float64)
+    lift = 1.0 + settings.lifter / 2.0 * torch.sin(math.pi * n / settings.lifter) if settings.lifter > 0 \
+        else torch.ones_like(n)
+    m = torch.eye(settings.n_ceps, dtype=torch.float64)
+    m[1:, 1:] = lift[:, None] * (d @ w @ d.T) / lift[None, :]
+    return m
+
+
+def warp_features(feats: torch.Tensor, settings: FeatureSettings, alpha: float) -> torch.Tensor:
+    """Un-normalized (T, dim) features of ``settings`` with every block (base, Δ, ΔΔ) warped by
+    :func:`warp_matrix` (exact for the deltas: the warp is linear per frame, deltas linear in time)."""
+    m = warp_matrix(settings, alpha).to(feats.dtype)
+    base = m.shape[0]
+    return torch.cat([feats[:, i : i + base] @ m.T for i in range(0, feats.shape[1], base)], dim=1)
 
 
 def _cepstra(logmel: torch.Tensor, power: torch.Tensor, s: FeatureSettings) -> torch.Tensor:

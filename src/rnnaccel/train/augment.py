@@ -1,15 +1,28 @@
-"""On-the-fly feature augmentation for training batches (``AugmentConfig``): speed, masks, noise.
+"""On-the-fly feature augmentation for training batches (``AugmentConfig``): VTLP warp, speed, masks,
+noise.
 
 All draws come from the epoch's ``torch.Generator``, so an epoch — and a resumed run — replays exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
+from rnnaccel.data.features import FeatureSettings, warp_features
 from rnnaccel.train.augment_config import AugmentConfig
 
-__all__ = ["augment_utterance", "stretch_frames"]
+__all__ = ["augment_utterance", "stretch_frames", "warped_utterance"]
+
+
+def warped_utterance(raw: torch.Tensor, settings: FeatureSettings, cfg: AugmentConfig,
+                     normalize: Callable[[torch.Tensor], torch.Tensor], gen: torch.Generator) -> torch.Tensor:
+    """The normalized features of one training utterance whose un-normalized features ``raw`` are
+    warped (VTLP) by α drawn uniformly in [1 − cfg.warp, 1 + cfg.warp] from ``gen``; ``normalize``
+    applies the per-utterance CMVN (if configured) and the training statistics."""
+    alpha = 1.0 + cfg.warp * (2.0 * float(torch.rand((), generator=gen, dtype=torch.float64)) - 1.0)
+    return normalize(warp_features(raw, settings, alpha))
 
 
 def stretch_frames(feats: torch.Tensor, frames: torch.Tensor,

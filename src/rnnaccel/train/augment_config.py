@@ -25,8 +25,12 @@ class AugmentConfig(_Strict):
     the feature domain. ``time_masks`` × up to ``time_mask_frames`` frames and ``freq_masks`` × up to
     ``freq_mask_bins`` feature dimensions set to 0 (the normalized mean; SpecAugment, Park et al. 2019).
     ``noise_std``: Gaussian noise added to the normalized features.
+    ``warp``: vocal-tract-length perturbation, a factor α drawn per utterance uniformly in
+    [1 − warp, 1 + warp] (first, before speed), moving the formants by α in the un-normalized features
+    (``rnnaccel.data.features.warp_features``) before per-utterance CMVN and the training statistics.
     """
 
+    warp: float = Field(default=0.0, ge=0.0, le=0.4, allow_inf_nan=False)
     speed: list[float] = []
     time_masks: int = Field(default=0, ge=0)
     time_mask_frames: int = Field(default=10, ge=1)
@@ -43,7 +47,7 @@ class AugmentConfig(_Strict):
 
     @property
     def active(self) -> bool:
-        return bool(self.speed or self.time_masks or self.freq_masks or self.noise_std)
+        return bool(self.speed or self.time_masks or self.freq_masks or self.noise_std or self.warp)
 
 
 class ScheduleConfig(_Strict):

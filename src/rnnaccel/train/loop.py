@@ -7,6 +7,7 @@ own generator, so resuming from the checkpoint of epoch N replays epochs N+1.. e
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import time
@@ -18,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnaccel.data.features import FeatureStats, SplitFeatures, load_features
+from rnnaccel.data.features import FeatureSettings, FeatureStats, SplitFeatures, load_features, utterance_cmvn
 from rnnaccel.io import atomic_output, tensors_sha256
-from rnnaccel.train.augment import augment_utterance
+from rnnaccel.train.augment import augment_utterance, warped_utterance
 from rnnaccel.train.checkpoint import load_checkpoint, restore, run_dir, run_identity, save_checkpoint
 from rnnaccel.train.config import Config
 from rnnaccel.train.decode import BLANK, beam_decode, frame_decode, greedy_decode, phone_error_rate
@@ -37,15 +38,23 @@ OptimizerFactory = Callable[[list[nn.Parameter], float], torch.optim.Optimizer]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Normalized features of one split, ready for batching."""
+    """Normalized features of one split, ready for batching. ``raw`` (the un-normalized features) and
+    ``stats`` are kept for the training split when ``augment.warp`` needs them."""
 
     split: str
     feats: list[torch.Tensor]
     frames: list[torch.Tensor]
     phones: list[torch.Tensor]
+    raw: list[torch.Tensor] | None = None
+    stats: FeatureStats | None = None
 
     def __len__(self) -> int:
         return len(self.feats)
+
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` utterances (with their raw features, when kept)."""
+        return Dataset(self.split, self.feats[:n], self.frames[:n], self.phones[:n],
+                       None if self.raw is None else self.raw[:n], self.stats)
 
 
 @dataclass(frozen=True)
@@ -88,17 +97,44 @@ def _dataset(split: str, raw: SplitFeatures, stats: FeatureStats, limit: int | N
                    [torch.from_numpy(p) for p in raw.phones[:n]])
 
 
+def _unnormalized(settings: FeatureSettings) -> FeatureSettings:
+    return dataclasses.replace(settings, cmvn="none")
+
+
+def _train_features(config: Config) -> tuple[SplitFeatures, list[np.ndarray] | None]:
+    """The training split's features as configured and, when ``augment.warp`` is on, the un-normalized
+    ones they are made of (the per-utterance CMVN is then applied here, with the same function)."""
+    d, settings = config.data, config.data.feature_settings()
+    if not config.augment.warp:
+        return load_features(d.corpus, d.train_split, settings, d.cache_dir), None
+    raw = load_features(d.corpus, d.train_split, _unnormalized(settings), d.cache_dir)
+    if settings.cmvn == "none":
+        return raw, raw.feats
+    feats = [utterance_cmvn(torch.from_numpy(f)).numpy() for f in raw.feats]
+    return SplitFeatures(raw.utt_ids, feats, raw.frames, raw.phones), raw.feats
+
+
 def load_data(config: Config) -> tuple[Dataset, dict[str, Dataset], FeatureStats]:
     """(train set, eval sets by split, normalization stats from the training set) for ``config``."""
     d = config.data
     if not Path(d.corpus).is_dir():
         raise _missing_corpus(d.corpus)
     settings = d.feature_settings()
-    raw = load_features(d.corpus, d.train_split, settings, d.cache_dir)
+    feats, raw = _train_features(config)
     limit = d.max_train_utterances
-    stats = FeatureStats.of(raw.feats[:limit] if limit else raw.feats)
+    stats = FeatureStats.of(feats.feats[:limit] if limit else feats.feats)
     evals = {s: _dataset(s, load_features(d.corpus, s, settings, d.cache_dir), stats) for s in d.eval_splits}
-    return _dataset(d.train_split, raw, stats, limit), evals, stats
+    train = _dataset(d.train_split, feats, stats, limit)
+    if raw is not None:
+        train = dataclasses.replace(train, raw=[torch.from_numpy(f) for f in raw[: len(train)]], stats=stats)
+    return train, evals, stats
+
+
+def _normalizer(config: Config, stats: FeatureStats) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Un-normalized features -> the training set's normalized ones (CMVN if configured, then stats)."""
+    cmvn = config.data.cmvn == "utterance"
+    mean, std = torch.from_numpy(stats.mean), torch.from_numpy(stats.std)
+    return lambda x: ((utterance_cmvn(x) if cmvn else x) - mean) / std
 
 
 def _batches(data: Dataset, batch_size: int, generator: torch.Generator) -> list[list[int]]:
@@ -169,9 +205,17 @@ def evaluate(model: nn.Module, data: Dataset, *, loss: str = "ctc", decode: str 
 
 
 def _augmented(data: Dataset, idx: list[int], config: Config, gen: torch.Generator) -> tuple[list, list]:
-    if not config.augment.active:
+    a = config.augment
+    if not a.active:
         return [data.feats[i] for i in idx], [data.frames[i] for i in idx]
-    pairs = [augment_utterance(data.feats[i], data.frames[i], config.augment, gen) for i in idx]
+    feats = [data.feats[i] for i in idx]
+    if a.warp:
+        if data.raw is None or data.stats is None:
+            raise ValueError("augment.warp needs the training split's un-normalized features: pass "
+                             "data = load_data(config) (or a Dataset with raw and stats)")
+        norm, settings = _normalizer(config, data.stats), config.data.feature_settings()
+        feats = [warped_utterance(data.raw[i], settings, a, norm, gen) for i in idx]
+    pairs = [augment_utterance(f, data.frames[i], a, gen) for f, i in zip(feats, idx, strict=True)]
     return [f for f, _ in pairs], [fr for _, fr in pairs]
 
 
