@@ -235,4 +235,4 @@ def _manifest(root: Path, test: list[str]) -> None:
 
     data = {"generator": "rnnaccel.data.importer", "dev_speakers": test, "core_test_speakers": test,
             "test_speakers": test, "content_sha256": corpus_digest(root)}
-    _write(root / MANIFEST_NAME, [json.dumps(data, indent=1)])
+    _write(root / MANIFEST_NAME, [json.dumps(data, indent=1, allow_nan=False)])

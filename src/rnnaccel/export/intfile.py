@@ -144,7 +144,7 @@ def _role_entries(name: str, role: IntRole, tensors: dict, mems: dict) -> dict:
 
 
 def _canonical(meta: dict) -> bytes:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def write_int_model(model: IntModel, out_dir: str | Path, source: dict | None = None) -> Path:
@@ -173,7 +173,7 @@ def write_int_model(model: IntModel, out_dir: str | Path, source: dict | None = 
     write_bytes_atomic(out / "model.safetensors", blob)
     for f, data in mem_bytes.items():
         write_bytes_atomic(out / "mem" / f, data)
-    write_bytes_atomic(out / "model.json", json.dumps(meta, indent=1).encode())
+    write_bytes_atomic(out / "model.json", json.dumps(meta, indent=1, allow_nan=False).encode())
     return out / "model.json"
 
 
