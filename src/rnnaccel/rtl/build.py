@@ -91,13 +91,17 @@ def icarus_friendly(verilog: str) -> str:
     return _DUMP_REG.sub(lambda mt: f"reg {mt.group(1)} = 0;\n  initial #1 {mt.group(1)} = 1;", verilog)
 
 
-def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
+def model_cycles(kind: str, d, lanes: int, streams: int = 1) -> tuple[int, ...]:
     """``rnnaccel.hw.fpga``'s stage cycles (gate, elementwise, projection) of this design: two PEs
     of ``lanes`` lanes, one elementwise lane; a single stream's recurrence runs one frame per sum of
     stages (the model's latency), which is what the sequential top does. The model's ``pe_gate``
     PEs share the q = q_ih + q_hh input blocks evenly; the layer top has one PE per role (the spec
     rounds each role after its own IFFT), so its gate stage is the model's stage of the larger role
-    on one PE plus the two-PE adder tree (the ih + hh sum). Both agree when |q_ih - q_hh| <= 1."""
+    on one PE plus the two-PE adder tree (the ih + hh sum). Both agree when |q_ih - q_hh| <= 1.
+    ``streams`` >= 2 (:class:`rnnaccel.rtl.pipeline.PipelinedTop`): the projection stage is a stage
+    of its own that takes its token (which stream's h_t) in one cycle, as the gate stage takes its
+    frame; the model's projection stage has no such cycle (+1 here). The sequential top runs PROJ
+    straight after ELEM in one FSM and has none."""
     from rnnaccel.hw.fpga.design import CirculantDesign, LogicCosts
     from rnnaccel.hw.fpga.model import _layer_stages, _stage_cycles
     from rnnaccel.hw.fpga.workload import LayerWork
@@ -111,7 +115,7 @@ def model_cycles(kind: str, d, lanes: int) -> tuple[int, ...]:
     costs = LogicCosts()
     _, elem, proj = _layer_stages(work, design, costs)
     roles = (_stage_cycles((work.gate_rows, (n,)), k, 1, lanes, 1, costs) for n in (work.in_x, work.in_r))
-    return int(max(roles)) + 1, int(elem), int(proj)
+    return int(max(roles)) + 1, int(elem), int(proj) + int(streams > 1 and proj > 0)
 
 
 def _synth_script() -> str:
