@@ -173,31 +173,49 @@ def sim(design_dir: Path, as_json: bool) -> None:
 @rtl.command("network")
 @click.argument("model", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for layer<L>-dir<D>/ (one 'rtl build' each) and network.json.")
+              help="Directory for network.json and layer<L>-dir<D>/ (one 'rtl build' each) or, with "
+                   "--hardware, the network top's build (top.v, mem/, testbench).")
 @_FORMAT
 @click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
 @_UTTERANCE
 @click.option("--frames", type=int, default=None, help="Its first frames only [the whole utterance].")
+@click.option("--hardware", is_flag=True,
+              help="One generated top for the whole network: a hardware controller sequences layers and "
+                   "directions through frame buffers (rtl.netctl) [default: one top per layer-direction, "
+                   "sequenced by the host].")
+@click.option("--t-max", "t_max", type=int, default=None,
+              help="--hardware: frames the buffers hold [the next power of two >= the frames].")
 @click.option("--json", "as_json", is_flag=True, help="Print network.json instead of a summary.")
 def network(model: Path, out_dir: Path, fmt: str, parallel: int, utterance: int, frames: int | None,
-            as_json: bool) -> None:
-    """Every layer and both directions of MODEL (a trained run or 'rnnaccel export' directory) through
-    generated layer tops in Icarus, each fed the RTL outputs of the layer below (sequenced by the
-    host), checked against rnnaccel.ref's whole-model output; writes --out/network.json."""
+            hardware: bool, t_max: int | None, as_json: bool) -> None:
+    """Every layer and both directions of MODEL (a trained run or 'rnnaccel export' directory) in
+    Icarus, checked against rnnaccel.ref's whole-model output; writes --out/network.json. Default:
+    generated layer tops, each fed the RTL outputs of the layer below (sequenced by the host);
+    --hardware: the one network top with its layer/direction controller."""
     from rnnaccel.rtl.network import build_network
     from rnnaccel.rtl.synth import ToolNotFound
 
+    if t_max is not None and not hardware:
+        raise click.UsageError("--t-max is for --hardware")
     try:
-        doc = build_network(model, out_dir, lanes=parallel, fmt=fmt, utterance=utterance, frames=frames)
+        doc = build_network(model, out_dir, lanes=parallel, fmt=fmt, utterance=utterance, frames=frames,
+                            hardware=hardware, t_max=t_max)
     except (ValueError, TypeError, ToolNotFound) as e:
         raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(doc, indent=2))
-    for s in [] if as_json else doc["stages"]:
-        click.echo(f"layer {s['layer']} direction {s['direction']}: bit_exact {s['bit_exact']}  cycles/frame "
-                   f"{s['cycles_per_frame']} (hw.fpga model {s['model_cycles_per_frame']})")
-    if not as_json:
-        click.echo(f"network: bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles "
-                   f"{doc['network_cycles']} ({doc['network_cycles_per_frame']} per frame)")
+    else:
+        _network_summary(doc)
     if not doc["bit_exact"]:
         raise click.ClickException(f"network differs from rnnaccel.ref: {doc['failure']}")
+
+
+def _network_summary(doc: dict) -> None:
+    for s in doc.get("stages", []):
+        click.echo(f"layer {s['layer']} direction {s['direction']}: bit_exact {s['bit_exact']}  cycles/frame "
+                   f"{s['cycles_per_frame']} (hw.fpga model {s['model_cycles_per_frame']})")
+    if "schedule_network_cycles" in doc:
+        click.echo(f"layers: cycles/frame {doc['layer_cycles_per_frame']} (hw.fpga model "
+                   f"{doc['model_layer_cycles_per_frame']}); schedule {doc['schedule_network_cycles']}")
+    click.echo(f"network ({doc['sequencing']}): bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles "
+               f"{doc['network_cycles']} ({doc['network_cycles_per_frame']} per frame)")
