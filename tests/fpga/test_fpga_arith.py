@@ -37,7 +37,7 @@ def test_bins_and_products():
     assert block_product_mults(16, 4) == 2 + 7 * 4
     assert block_product_adders(8, 4) == 2 + 3 * (2 + 2)
     assert block_product_adders(8, 3) == 2 + 3 * (5 + 2)
-    assert stored_values(8) == 10  # k/2+1 complex bins, stored as in the C-LSTM kernel
+    assert stored_values(8) == 8  # DC, Nyquist real parts + 3 complex bins, as the RTL word
     assert stored_values(1) == 1
 
 

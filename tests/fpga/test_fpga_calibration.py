@@ -44,6 +44,37 @@ def test_top_tally_counts_the_rtl_structure():
     # two PEs: MAC lane 2 + 4*3 = 14 mults each; FFT + IFFT per PE, 2 twiddles x 4; LSTM lane 11
     assert (t.mults_wide, t.mults_fft, t.mults_data) == (2 * 14, 2 * 2 * 2 * 4, 11)
     assert cal.predict(cal.tally_dict(t), LogicCosts())["dsp"] == 28 + 32 + 11
+    # two weight ROMs (ih, hh) of 8 codes x 16 bit = 128 bits x 4 words (p = 4 passes of q = 1): 4 RAMB18
+    assert t.bram18 == 2 * 4
+    assert cal.top_tally("gru", 8, 8, 8, 1).mults_wide == t.mults_wide  # same PEs, 3 gates: 3 passes
+    with pytest.raises(ValueError, match="kind must be one of 'lstm', 'gru', got 'rnn'"):
+        cal.top_tally("rnn", 8, 8, 8, 1)
+
+
+def test_yosys_ramb_by_hand():
+    # the synthesized lstm:8:8:8:1 keeps 102 and 113 bits of its two 4-word ROMs: 3 RAMB18 + 2 RAMB36
+    assert cal.yosys_ramb(102, 4) == (3, 0)  # 3 x 129 < 2 x 257 (brams_xc4v.txt costs)
+    assert cal.yosys_ramb(113, 4) == (0, 2)  # 4 x 129 > 2 x 257
+    assert cal.yosys_ramb(128, 1024) == (0, 4)
+    assert cal.yosys_ramb(0, 4) == (0, 0)
+    with pytest.raises(ValueError, match="width >= 0 and depth >= 1, got 8x0"):
+        cal.yosys_ramb(8, 0)
+
+
+def test_yosys_ramb_is_the_models_bram18_for_in_ramb18_equivalents():
+    from rnnaccel.hw.fpga.arith import bram18_for
+    from rnnaccel.hw.spec import BramSpec
+
+    for width in (1, 9, 16, 36, 37, 72, 100, 108, 109, 128, 160, 236, 256, 512):
+        for depth in (1, 2, 4, 100, 512, 513, 1024, 2049, 16385):
+            r18, r36 = cal.yosys_ramb(width, depth)
+            assert r18 + 2 * r36 == bram18_for(width, depth, BramSpec()), (width, depth)
+
+
+def test_live_width_counts_the_columns_yosys_keeps():
+    assert cal.live_width([0b1010, 0b1000], 4) == 1  # bit 1 differs; bits 0, 2 (0) and 3 (1) constant
+    assert cal.live_width([5], 3) == 0  # a one-word ROM is a constant
+    assert cal.live_width([0, 0xFFFF], 16) == 16
 
 
 def _write(tmp_path, costs: dict, source=None) -> str:
@@ -82,6 +113,10 @@ def test_the_shipped_calibration_names_its_source():
     assert c.source["tool"] == "yosys" and c.source["family"] == "xcu"
     assert len(c.source["design_points"]) >= 6 and c.source["date"] and c.source["script"]
     assert set(c.error_after) == set(cal.RESOURCES)
+    bram = json.loads(cal.CALIBRATION_JSON.read_text())["bram"]
+    assert len(bram["points"]) == len(c.source["design_points"])
+    for point in bram["points"]:  # Yosys's rule on the kept widths reproduces its RAMB18 / RAMB36
+        assert point["kept_width_rule"] == point["yosys_ramb18_ramb36"], point["point"]
 
 
 def test_compare_uses_the_calibration(tmp_path, monkeypatch):
@@ -115,3 +150,32 @@ def test_the_vectorized_model_of_explore_uses_the_calibration(tmp_path, monkeypa
     plain = dsp()
     monkeypatch.setenv("RNNACCEL_FPGA_CALIBRATION", _write(tmp_path, {"fft_dsp_per_mult": 0.5}))
     assert dsp() < plain
+
+
+def test_explore_cli_uses_and_names_the_calibration(tmp_path, monkeypatch):
+    import csv
+
+    from click.testing import CliRunner
+
+    from rnnaccel.cli import main
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[model]\ninput_size = 40\nhidden_size = 64\nproj_size = 32\n\n[sweep]\n'
+                   'cell = ["lstm"]\ndevice = ["ku060"]\nblock_gate = [8]\nblock_proj = [8]\n'
+                   'pe_gate = [2]\nlanes_gate = [4]\n\n[output]\nplot = false\n')
+
+    def run(name: str) -> tuple[dict, dict]:
+        out = tmp_path / name
+        result = CliRunner().invoke(main, ["explore", "--config", str(cfg), "--out", str(out), "--json"])
+        assert result.exit_code == 0, result.output
+        with open(out / "points.csv") as f:
+            return json.loads(result.output), next(csv.DictReader(f))
+
+    monkeypatch.setenv("RNNACCEL_FPGA_CALIBRATION", "none")
+    plain, plain_row = run("plain")
+    monkeypatch.setenv("RNNACCEL_FPGA_CALIBRATION", _write(tmp_path, {"fft_dsp_per_mult": 0.5}))
+    calibrated, row = run("cal")
+    assert plain["model_costs"].startswith("uncalibrated")
+    assert calibrated["model_costs"].startswith("calibrated to yosys 0.23")
+    assert "cal.json" in calibrated["model_costs"]
+    assert int(row["dsp"]) < int(plain_row["dsp"])

@@ -69,9 +69,9 @@ def test_resources_by_hand():
     r = evaluate(GOOGLE_LSTM, d, KU, POWER)
     # MAC banks 8*16*14 + 4*8*14; FFT units (8+16)*2*4 + (4+8)*2*4; elementwise 32 lanes * 11 mults
     assert r.dsp == 1792 + 448 + 192 + 96 + 352
-    # weights: 128 memories of 160 b x 352 words (5 RAMB18 each) + 32 of 160 b x 256 (5 each);
-    # buffers 8 + 16 + 4 + 4; shell 40
-    assert r.bram18 == 128 * 5 + 32 * 5 + 32 + 40
+    # weights: 128 memories of 128 b (8 codes) x 352 words (4 RAMB18 each) + 32 of 128 b x 256 (4
+    # each); buffers 8 + 16 + 4 + 4; shell 40
+    assert r.bram18 == 128 * 4 + 32 * 4 + 32 + 40
     assert not r.fits and r.fractions["dsp"] == r.dsp / 2760  # 2880 DSPs > 2760
 
 

@@ -61,6 +61,7 @@ def _run(config, sweep: dict):
 def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
     from rnnaccel.explore import plot_front, write_csv
     from rnnaccel.explore.run import plot_resources
+    from rnnaccel.hw.fpga.calibration import default_costs, describe_costs
 
     out = Path(config.output.dir)
     files = {"points": str(write_csv(result, out / "points.csv"))}
@@ -72,6 +73,7 @@ def _write_outputs(config, result, seconds: float, study: dict | None) -> dict:
         "pareto": len(front),
         "eval_seconds": seconds,
         "points_per_second": result.n_points / seconds,
+        "model_costs": describe_costs(default_costs()),  # the coefficients evaluate_grid used
         "files": files,
         "study": study,
     }

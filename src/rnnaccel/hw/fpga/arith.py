@@ -65,10 +65,12 @@ def block_product_adders(k: int, complex_mult: int) -> int:
 
 
 def stored_values(k: int) -> int:
-    """Stored weight values per block: k/2+1 complex bins as the C-LSTM kernel keeps them (k+2 reals,
-    the imaginary parts of DC and Nyquist are zero but stored); 1 value for dense."""
+    """Stored weight values per block: k reals, as the RTL's weight word holds them
+    (:func:`rnnaccel.rtl.mac.weight_words`): DC and Nyquist as their real parts (their imaginary
+    parts are zero for a real block and are not stored) and bins 1..k/2-1 as (re, im); 1 for dense.
+    (A kernel that kept all k/2+1 bins complex would store k+2.)"""
     log2_block(k)
-    return 1 if k == 1 else k + 2
+    return k
 
 
 def _fft_stages(k: int):

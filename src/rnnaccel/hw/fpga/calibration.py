@@ -7,6 +7,14 @@ fields in :data:`FITTED` so that the model's DSP/LUT/FF for the *same structure*
 is ``calibration_xcu.json`` beside this module, which names its source (tool, version, family,
 script, date, design points) and the error before and after.
 
+Block RAM is not fitted: it is counted structurally (one weight memory per PE x lane, ``k`` codes
+wide, one word per block product; :func:`rnnaccel.hw.fpga.arith.bram18_for`'s aspect ratios).
+:func:`yosys_ramb` is the rule Yosys 0.23's ``memory_libmap`` applies to such a memory (the
+RAMB18 / RAMB36 costs of ``brams_xc4v.txt``) and :func:`live_width` the width it keeps after
+``opt_mem`` drops the bit columns that are constant over every word; with both, the synthesized
+counts are reproduced exactly, and the difference from the model is the constant columns of small
+random-weight memories (``benchmarks/bench_calibration.py``).
+
 :func:`default_costs` is what the model uses when no ``costs`` are given: the calibrated costs when
 that file exists, else :class:`LogicCosts`'s defaults. ``RNNACCEL_FPGA_CALIBRATION=none`` selects the
 uncalibrated model, ``RNNACCEL_FPGA_CALIBRATION=PATH`` another calibration file.
@@ -34,10 +42,12 @@ __all__ = [
     "describe_costs",
     "errors",
     "fit_costs",
+    "live_width",
     "load_calibration",
     "predict",
     "tally_dict",
     "top_tally",
+    "yosys_ramb",
 ]
 
 CALIBRATION_JSON = Path(__file__).resolve().parent / "calibration_xcu.json"
@@ -120,11 +130,12 @@ def top_tally(kind: str, n_in: int, hidden: int, k: int, lanes: int, bits: int =
     dev, t = fpga_device(device), Tally()
     d = CirculantDesign(block_gate=k, block_proj=k, pe_gate=1, lanes_gate=lanes, elem_lanes=1,
                         weight_bits=bits, data_bits=bits, complex_mult=4)
-    rows = (4 if kind == "lstm" else 3) * hidden
+    cell = Cell.parse(kind, "kind")
+    rows = cell.gates * hidden
     for cols in ((n_in,), (hidden,)):
         _mac_bank(t, k, 1, lanes, d)
         _weight_memory(t, ((rows, cols),), k, 1, lanes, d, dev)
-    shape = RnnShape(Cell.parse(kind), n_in, hidden, peepholes=kind == "lstm")
+    shape = RnnShape(cell, n_in, hidden, peepholes=cell is Cell.LSTM)
     _elementwise(t, shape, 1, bits, LogicCosts())
     return t
 
@@ -183,6 +194,32 @@ def fit_costs(rows: Sequence[Mapping], base: LogicCosts | None = None,
     dsp = _relative_nnls(t["mults_fft"][:, None], np.maximum(y["dsp"] - rest, 1e-9))
     fitted = (lut[0], lut[1], ff[0], dsp[0])
     return replace(base, **{name: round(float(v), 4) for name, v in zip(FITTED, fitted, strict=True)})
+
+
+# Yosys 0.23 share/xilinx/brams_xc4v.txt, simple dual port: (cost, primitive, ((depth, width), ...)).
+# A RAMB36 ("FULL") has every RAMB18 ("HALF") ratio at twice the depth, plus 512 x 72.
+_HALF = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+_LIBMAP = ((129, "RAMB18", _HALF), (257, "RAMB36", tuple((2 * d, w) for d, w in _HALF) + ((512, 72),)))
+
+
+def yosys_ramb(width: int, depth: int) -> tuple[int, int]:
+    """(RAMB18, RAMB36) that Yosys 0.23 ``memory_libmap`` maps a ``width`` x ``depth`` block memory
+    to: the cheapest of every aspect ratio of either primitive, tiled in width and depth. In RAMB18
+    equivalents this equals :func:`~rnnaccel.hw.fpga.arith.bram18_for` for any memory up to 129
+    RAMB36 (a test checks), which is why the model counts RAMB18s only."""
+    if width < 0 or depth < 1:
+        raise ValueError(f"memory must have width >= 0 and depth >= 1, got {width}x{depth}")
+    if width == 0:
+        return 0, 0
+    cost, prim, n = min((cost * c, prim, c) for cost, prim, cfgs in _LIBMAP for d, w in cfgs
+                        for c in [-(-width // w) * -(-depth // d)])
+    return (n, 0) if prim == "RAMB18" else (0, n)
+
+
+def live_width(words: Sequence[int], width: int) -> int:
+    """Bits of a ``width``-bit ROM that are not constant over all ``words``: what Yosys keeps after
+    ``opt_mem`` removes constant bit columns (a 2-4 word ROM of random codes loses many)."""
+    return sum(1 for b in range(width) if len({(w >> b) & 1 for w in words}) > 1)
 
 
 def tally_dict(tally) -> dict[str, float]:

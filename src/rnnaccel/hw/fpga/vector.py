@@ -114,7 +114,7 @@ def _weights_bram(works, c, k, pe, lanes, configs):
     depth = sum(_rounds(rows, cols, k, pe, lanes)[0] for rows, cols in works if rows) * c["ii"]
     if isinstance(depth, int):
         return np.zeros_like(pe)
-    width = _cdiv(np.where(k == 1, 1, k + 2) * c["weight_bits"], c["ii"])
+    width = _cdiv(k * c["weight_bits"], c["ii"])  # arith.stored_values: k per block
     return pe * lanes * _bram18(width, depth, configs)
 
 
