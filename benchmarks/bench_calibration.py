@@ -75,10 +75,32 @@ def _parse_point(text: str) -> tuple[str, int, int, int, int]:
     return parts[0], *(int(p) for p in parts[1:])
 
 
-def _top(point: str) -> tuple[LayerTop, tuple]:
+def _top(point: str, top: str = "layer") -> tuple[LayerTop, tuple]:
+    """The seed-0 random design of a point: ``layer`` the sequential LayerTop of one direction,
+    ``pipelined`` the 2-stream PipelinedTop of a bidirectional layer (forward, backward)."""
     kind, n_in, hidden, k, lanes = _parse_point(point)
+    if top == "pipelined":
+        from rnnaccel.rtl.pipeline import PipelinedTop
+
+        dirs, cfg = _bidirectional(kind, n_in, hidden, k)
+        return PipelinedTop(kind, dirs, cfg, cfg.input, lanes), (kind, n_in, hidden, k, lanes, dirs[0])
     _, d, cfg, _ = build_shape(f"{kind}:{n_in}:{hidden}", k, 0, frames=1)
     return LayerTop(kind, d, cfg, cfg.input, lanes), (kind, n_in, hidden, k, lanes, d)
+
+
+def _bidirectional(kind: str, n_in: int, hidden: int, k: int, seed: int = 0):
+    """The two directions of a seeded random bidirectional layer (as ``build_shape`` makes one)."""
+    import torch
+
+    from rnnaccel.nn import GRU, LSTM
+    from rnnaccel.quant.config import QuantConfig
+    from rnnaccel.ref.export import export_model
+
+    cfg = QuantConfig.c_lstm()
+    torch.manual_seed(seed)
+    net = (LSTM(n_in, hidden, block_size=k, peephole=True, bidirectional=True) if kind == "lstm"
+           else GRU(n_in, hidden, block_size=k, bidirectional=True))
+    return tuple(export_model(net, cfg).layers[0]), cfg
 
 
 def _load() -> float:
@@ -109,18 +131,20 @@ def memories(top: LayerTop) -> list[dict[str, object]]:
     return out
 
 
-def synth_point(point: str, work: Path, timeout_s: float) -> dict[str, object]:
+def synth_point(point: str, work: Path, timeout_s: float, top_kind: str = "layer") -> dict[str, object]:
     """Generate, synthesize (xcu) and model one design point."""
     start = time.perf_counter()
-    top, (kind, n_in, hidden, k, lanes, d) = _top(point)
+    top, (kind, n_in, hidden, k, lanes, d) = _top(point, top_kind)
+    streams = getattr(top, "streams", 1)
     path = work / f"top_{point.replace(':', '_')}.v"
     write_atomic(path, to_verilog(top, "top"))
     build_s = time.perf_counter() - start
     load = _load()
     rep = synth_xilinx(path, "top", "xcu", timeout_s=timeout_s)
-    tally = tally_dict(top_tally(kind, n_in, hidden, k, lanes))
+    tally = tally_dict(top_tally(kind, n_in, hidden, k, lanes, streams=streams))
     yosys = {"dsp": rep.dsp, "bram18": rep.bram18, "lut": rep.lut, "ff": rep.ff}
-    return {"point": point, "kind": kind, "input_size": n_in, "hidden_size": hidden, "block_size": k,
+    return {"point": point, "top": top_kind, "streams": streams, "kind": kind, "input_size": n_in,
+            "hidden_size": hidden, "block_size": k,
             "parallel": lanes, "verilog_seconds": round(build_s, 2), "synth_seconds": rep.seconds,
             "load_before": load, "load_after": _load(), "yosys": yosys, "tally": tally,
             "model_uncalibrated": predict(tally, LogicCosts()), "tool": rep.tool, "version": rep.version,
@@ -140,14 +164,14 @@ def synth_pwl(work: Path, timeout_s: float) -> dict[str, object]:
             "dsp": rep.dsp, "synth_seconds": rep.seconds, "lut_per_bit": rep.lut / cfg.sigmoid.bits}
 
 
-def run_synth(points: list[str], out: Path, timeout_s: float) -> list[dict]:
+def run_synth(points: list[str], out: Path, timeout_s: float, top: str = "layer") -> list[dict]:
     old = json.loads(out.read_text()) if out.exists() else {}
     rows = [r for r in old.get("points", []) if r["point"] not in points]
     with tempfile.TemporaryDirectory(prefix="bench-cal-") as tmp:
-        pwl = old.get("pwl") or synth_pwl(Path(tmp), timeout_s)
+        pwl = old.get("pwl") or (synth_pwl(Path(tmp), timeout_s) if top == "layer" else None)
         for point in points:
             try:
-                row = synth_point(point, Path(tmp), timeout_s)
+                row = synth_point(point, Path(tmp), timeout_s, top)
             except subprocess.TimeoutExpired:
                 print(f"{point}: yosys timed out after {timeout_s:.0f} s", flush=True)
                 rows.append({"point": point, "timed_out": True, "timeout_s": timeout_s})
@@ -191,9 +215,10 @@ def _refresh(row: dict) -> dict:
     as ``model_before``) and its weight memories (recomputed from the seed-0 top if not recorded)."""
     kind, n_in, hidden, k, lanes = _parse_point(row["point"])
     row = dict(row, model_before=row.get("model_uncalibrated") or predict(row["tally"], LogicCosts()))
-    row["tally"] = tally_dict(top_tally(kind, n_in, hidden, k, lanes))
+    top = row.get("top", "layer")
+    row["tally"] = tally_dict(top_tally(kind, n_in, hidden, k, lanes, streams=row.get("streams", 1)))
     if "memories" not in row:
-        row["memories"] = memories(_top(row["point"])[0])
+        row["memories"] = memories(_top(row["point"], top)[0])
     return row
 
 
@@ -224,7 +249,28 @@ def _bram_check(rows: list[dict], mem_rows: list[dict]) -> dict:
     }
 
 
-def run_fit(sweeps: list[Path], target: Path, points: list[str], mem: Path | None = None) -> dict:
+def _validation(sweeps: list[Path], costs) -> dict | None:
+    """The fitted model on other synthesized designs (e.g. the pipelined top): errors and per point."""
+    rows = [_refresh(r) for r in _rows(sweeps)]
+    if not rows:
+        return None
+    for r in rows:
+        r["model_after"] = predict(r["tally"], costs)
+    return {"design": "rnnaccel.rtl.pipeline.PipelinedTop, 2 streams = the directions of a bidirectional "
+                      "layer (seed 0), ap_fixed<16,8>; model: top_tally(streams=2)",
+            "sweeps": [str(s.relative_to(ROOT)) if s.is_relative_to(ROOT) else str(s) for s in sweeps],
+            "commit": json.loads(sweeps[0].read_text()).get("commit", ""),
+            "design_points": [r["point"] for r in rows],
+            "error_uncalibrated": _mean_error(rows, "model_before"),
+            "error_calibrated": errors(rows, costs),
+            "bram": _bram_check(rows, []),
+            "per_point": [{"point": r["point"], "yosys": r["yosys"], "model_before": r["model_before"],
+                           "model_after": r["model_after"], "synth_seconds": r["synth_seconds"]}
+                          for r in rows]}
+
+
+def run_fit(sweeps: list[Path], target: Path, points: list[str], mem: Path | None = None,
+            validate: list[Path] | None = None) -> dict:
     """Fit the costs to the sweeps' rows of ``points`` and write the calibration file (with its source)."""
     rows = [_refresh(r) for r in _rows(sweeps) if r["point"] in points]
     docs = [json.loads(s.read_text()) for s in sweeps]
@@ -253,6 +299,7 @@ def run_fit(sweeps: list[Path], target: Path, points: list[str], mem: Path | Non
         "error_before": _mean_error(rows, "model_before"),
         "error_after": errors(rows, costs),
         "bram": _bram_check(rows, mem_rows),
+        "validation": _validation(validate or [], costs),
         "per_point": [{"point": r["point"], "yosys": r["yosys"], "model_before": r["model_before"],
                        "model_after": r["model_after"]} for r in rows],
     }
@@ -382,7 +429,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--points", default=",".join(POINTS), help="KIND:IN:HIDDEN:K:P, comma-separated")
     ap.add_argument("--pnr-point", default=PNR_POINT)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per tool run")
-    ap.add_argument("--out", type=Path, default=RESULTS / "bench_calibration.json")
+    ap.add_argument("--top", choices=("layer", "pipelined"), default="layer",
+                    help="synth: sequential LayerTop or 2-stream PipelinedTop (bidirectional layer)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="synth's sweep file (default bench_calibration[_pipelined].json)")
+    ap.add_argument("--validate", default="",
+                    help="fit: sweep files (comma-separated) to check the fitted model on")
     ap.add_argument("--sweeps", default="", help="comma-separated sweep files to fit (default: --out)")
     ap.add_argument("--calibration", type=Path, default=CALIBRATION_JSON)
     ap.add_argument("--mem-points", default=",".join(MEM_POINTS), help="the mem part's KIND:IN:HIDDEN:K:P")
@@ -395,16 +447,18 @@ def main(argv: list[str] | None = None) -> None:
     points = [p for p in args.points.split(",") if p]
     for p in points:
         _parse_point(p)
+    name = "bench_calibration.json" if args.top == "layer" else "bench_calibration_pipelined.json"
+    out = args.out or RESULTS / name
     if "synth" in parts:
-        run_synth(points, args.out, args.timeout)
+        run_synth(points, out, args.timeout, args.top)
     if "mem" in parts:
         mem_points = [p for p in args.mem_points.split(",") if p]
         for p in mem_points:
             _parse_point(p)
         run_mem(mem_points, [Path(d) for d in args.mem_designs.split(",") if d], args.mem_out, args.timeout)
     if "fit" in parts:
-        run_fit([Path(p) for p in args.sweeps.split(",") if p] or [args.out], args.calibration, points,
-                args.mem_out)
+        run_fit([Path(p) for p in args.sweeps.split(",") if p] or [out], args.calibration, points,
+                args.mem_out, [Path(p) for p in args.validate.split(",") if p])
     if "pnr" in parts:
         run_pnr(args.pnr_point, RESULTS / "bench_calibration_pnr.json", args.timeout)
     print(f"load average now {_load()}", file=sys.stderr)

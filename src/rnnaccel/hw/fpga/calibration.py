@@ -118,10 +118,13 @@ def describe_costs(costs: LogicCosts) -> str:
     return "custom LogicCosts"
 
 
-def top_tally(kind: str, n_in: int, hidden: int, k: int, lanes: int, bits: int = 16, device: str = "ku060"):
+def top_tally(kind: str, n_in: int, hidden: int, k: int, lanes: int, bits: int = 16, device: str = "ku060",
+              streams: int = 1):
     """The model's tally of the layer top's structure: a PE (FFT-k, ``lanes`` MAC lanes and IFFTs,
     weight memory) for W_ih and one for W_hh, one elementwise lane; no buffers in BRAM (the top keeps
-    x, h, c and the gates in registers) and no shell."""
+    x, h, c and the gates in registers) and no shell. ``streams``: the pipelined top
+    (:class:`rnnaccel.rtl.pipeline.PipelinedTop`) of that many distinct directions, whose weight
+    memories hold every direction's words one after another (same PEs, ``streams`` x the depth)."""
     from rnnaccel.hw.fpga.design import CirculantDesign
     from rnnaccel.hw.fpga.model import Tally, _elementwise, _mac_bank, _weight_memory
     from rnnaccel.hw.spec import fpga_device
@@ -134,7 +137,7 @@ def top_tally(kind: str, n_in: int, hidden: int, k: int, lanes: int, bits: int =
     rows = cell.gates * hidden
     for cols in ((n_in,), (hidden,)):
         _mac_bank(t, k, 1, lanes, d)
-        _weight_memory(t, ((rows, cols),), k, 1, lanes, d, dev)
+        _weight_memory(t, ((rows, cols),) * streams, k, 1, lanes, d, dev)
     shape = RnnShape(cell, n_in, hidden, peepholes=cell is Cell.LSTM)
     _elementwise(t, shape, 1, bits, LogicCosts())
     return t
