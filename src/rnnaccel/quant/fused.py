@@ -1,0 +1,337 @@
+"""The fused QAT path: a fake-quantized direction as two autograd Functions over compiled kernels.
+
+:mod:`rnnaccel.quant.model` is the readable definition (one torch op per rounding, a Python loop
+over timesteps); it costs 20-90x a float training step, almost all of it in per-op overhead and in
+autograd's per-timestep bookkeeping. This path computes the same values, bit for bit, and the same
+straight-through gradients (to float64 rounding), with
+
+* the input role ``W_ih x_t + b_ih`` for all timesteps at once (:class:`_CircRole`): FFT stages and
+  roundings in numba, the frequency-domain MACs as one float64 ``bmm`` (exact: every product and
+  partial sum is on a grid below 2**53, so BLAS's order does not matter);
+* the recurrence (:class:`_LSTMRec`, :class:`_GRURec`): one numba call per direction forward, one
+  backward; the forward saves the STE masks, PWL slopes and FFT bins, the backward runs the steps in
+  reverse and the recurrent weight gradient is one ``bmm`` over all steps afterwards.
+
+The kernels are in :mod:`rnnaccel.quant._qat_kernels`. :func:`fused_reason` decides, in one place,
+whether a direction runs here; otherwise the model's reference loop runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from types import ModuleType
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnaccel.nn.circulant import BlockCirculantLinear
+from rnnaccel.quant.config import QPoint, QuantConfig
+from rnnaccel.quant.fft import FFTPlan, check_fft_size
+from rnnaccel.quant.qformat import Overflow, QFormat, Rounding
+from rnnaccel.quant.roles import QuantContext, quantized_freq_weight
+
+__all__ = ["FusedTables", "circ_role", "fused_reason", "gru_direction", "gru_recurrence", "lstm_direction",
+           "lstm_recurrence"]
+
+_MODE = {Rounding.TRN: 0.0, Rounding.RND: 1.0, Rounding.RND_CONV: 2.0}
+_POINTS = (QPoint.WEIGHT, QPoint.BIAS, QPoint.TWIDDLE, QPoint.FFT, QPoint.FREQ_ACC, QPoint.IFFT,
+           QPoint.GATE_ACC, QPoint.SIGMOID, QPoint.TANH, QPoint.HIDDEN)
+_CELL_POINTS = (QPoint.GATE_ACC, QPoint.SIGMOID, QPoint.TANH, QPoint.CELL, QPoint.HIDDEN)
+
+
+@cache
+def _kernels() -> ModuleType | None:
+    try:
+        return importlib.import_module("rnnaccel.quant._qat_kernels")
+    except (ImportError, RuntimeError):  # numba missing, or no writable cache directory
+        return None
+
+
+def fused_reason(direction: nn.Module, config: QuantConfig, stats: object = None) -> str | None:
+    """None when ``direction`` (an LSTM/GRU direction of rnnaccel.nn) runs the fused path under
+    ``config``, else why the reference loop of :mod:`rnnaccel.quant.model` runs it."""
+    if stats is not None:
+        return "overflow statistics are counted by the reference path"
+    if _kernels() is None:
+        return "numba cannot be imported (or has no cache directory)"
+    missing = [p.value for p in _POINTS if config[p] is None]
+    if hasattr(direction, "proj") and config.cell is None:
+        missing.append("cell")
+    if missing:
+        return f"points without a format: {missing}"
+    if config.sigmoid_pwl is None or config.tanh_pwl is None:
+        return "exact sigmoid/tanh (no PWL): only the PWL activations are exact in float64"
+    if getattr(direction, "proj", None) is not None:
+        return "LSTM projection"
+    for name in ("ih", "hh"):
+        role = getattr(direction, name)
+        if not isinstance(role, BlockCirculantLinear):
+            return f"{name} role is dense"
+        if role.bias is None:
+            return f"{name} role has no bias"
+    return None
+
+
+def _fmt_row(fmt: QFormat) -> np.ndarray:
+    return np.array([2.0**fmt.frac, fmt.lsb, float(fmt.code_min), float(fmt.code_max), _MODE[fmt.rounding],
+                     1.0 if fmt.overflow is Overflow.SAT else 0.0, float(2**fmt.bits)])
+
+
+def _pwl_tables(pwl) -> tuple[np.ndarray, ...]:
+    t = pwl.table
+    lsb = 2.0**-t.frac
+    return tuple(np.ascontiguousarray(a * lsb, dtype=np.float64) for a in (t.breaks, t.starts, t.bases, t.slopes))
+
+
+@dataclass(frozen=True)
+class FusedTables:
+    """What the kernels need of one role's FFT and of the cell's points (numpy, built per forward)."""
+
+    k: int
+    fx: tuple  # rev, tops, bots, twr, twi, fft fmt, freq_acc fmt, ifft fmt
+    cell: np.ndarray  # format rows: gate_acc, sigmoid, tanh, cell (or hidden again), hidden
+    sig: tuple
+    tanh: tuple
+
+    @classmethod
+    @lru_cache(maxsize=32)
+    def build(cls, k: int, config: QuantConfig) -> FusedTables:
+        check_fft_size(k)
+        plan = FFTPlan(k, config.twiddle)
+        stages = plan.stages
+        half = max(k // 2, 1)
+        tops = np.array([st[0] for st in stages], np.int64).reshape(len(stages), half)
+        bots = np.array([st[1] for st in stages], np.int64).reshape(len(stages), half)
+        twr = np.array([st[2] for st in stages], np.float64).reshape(len(stages), half)
+        twi = np.array([st[3] for st in stages], np.float64).reshape(len(stages), half)
+        fx = (np.ascontiguousarray(plan.bit_reverse, np.int64), tops, bots, twr, twi,
+              _fmt_row(config.fft), _fmt_row(config.freq_acc), _fmt_row(config.ifft))
+        cell_fmt = config.cell or config.hidden
+        cell = np.stack([_fmt_row(f) for f in (config.gate_acc, config.sigmoid, config.tanh, cell_fmt,
+                                               config.hidden)])
+        return cls(k, fx, cell, _pwl_tables(config.sigmoid_pwl), _pwl_tables(config.tanh_pwl))
+
+    @property
+    def stages(self) -> int:
+        return self.fx[1].shape[0]
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+def _complex_weight(wr: Tensor, wi: Tensor) -> Tensor:
+    """Per bin f the real (2p, 2q) matrix [[Wr, -Wi], [Wi, Wr]] of the complex MAC: (nb, 2p, 2q)."""
+    r, i = wr.permute(2, 0, 1), wi.permute(2, 0, 1)
+    return torch.cat([torch.cat([r, -i], 2), torch.cat([i, r], 2)], 1)
+
+
+def _weight_grad(dar: Tensor, dai: Tensor, xr: Tensor, xi: Tensor) -> tuple[Tensor, Tensor]:
+    """dWr, dWi (p, q, nb) from accumulator gradients (p, nb, M) and bins (q, nb, M)."""
+    da = torch.cat([dar, dai], 0).permute(1, 0, 2)  # (nb, 2p, M)
+    x = torch.cat([xr, xi], 0).permute(1, 2, 0)  # (nb, M, 2q)
+    g = torch.bmm(da, x)  # (nb, 2p, 2q): [[dAr Xr, dAr Xi], [dAi Xr, dAi Xi]]
+    p, q = dar.shape[0], xr.shape[0]
+    dwr = g[:, :p, :q] + g[:, p:, q:]
+    dwi = g[:, p:, :q] - g[:, :p, q:]
+    return dwr.permute(1, 2, 0), dwi.permute(1, 2, 0)
+
+
+class _CircRole(torch.autograd.Function):
+    """Exact ``W x`` of a circulant role (no bias) on rows x (M, in) -> (M, out): roles._circulant_role."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, wr: Tensor, wi: Tensor, tab: FusedTables, out_features: int) -> Tensor:
+        kern, (rev, tops, bots, twr, twi, ffft, facc, fifft) = _kernels(), tab.fx
+        p, q, nb = wr.shape
+        m = x.shape[0]
+        xt = np.ascontiguousarray(_np(x).T)
+        xr, xi = np.empty((q, nb, m)), np.empty((q, nb, m))
+        mfft = np.empty((q, tab.stages, 2, tab.k, m), np.uint8)
+        kern.fft_fwd(xt, rev, tops, bots, twr, twi, ffft, xr, xi, mfft)
+        xr_t, xi_t = torch.from_numpy(xr), torch.from_numpy(xi)
+        a = torch.bmm(_complex_weight(wr.detach(), wi.detach()), torch.cat([xr_t, xi_t], 0).permute(1, 0, 2))
+        a = a.permute(1, 0, 2)  # (2p, nb, M)
+        ar, ai = np.ascontiguousarray(a[:p].numpy()), np.ascontiguousarray(a[p:].numpy())
+        y = np.empty((out_features, m))
+        macc = np.empty((2, p, nb, m), np.uint8)
+        mifft = np.empty((p, tab.stages, 2, tab.k, m), np.uint8)
+        kern.ifft_fwd(ar, ai, rev, tops, bots, twr, twi, facc, fifft, y, macc, mifft)
+        ctx.save_for_backward(wr, wi)
+        ctx.saved = (xr_t, xi_t, mfft, macc, mifft, tab, x.shape[1])
+        return torch.from_numpy(y).T
+
+    @staticmethod
+    def backward(ctx, dy: Tensor):  # type: ignore[override]
+        kern = _kernels()
+        wr, wi = ctx.saved_tensors
+        xr, xi, mfft, macc, mifft, tab, width = ctx.saved
+        rev, tops, bots, twr, twi = tab.fx[:5]
+        p, q, nb = wr.shape
+        m = dy.shape[0]
+        dar, dai = np.empty((p, nb, m)), np.empty((p, nb, m))
+        kern.ifft_bwd(np.ascontiguousarray(_np(dy).T), rev, tops, bots, twr, twi, macc, mifft, dar, dai)
+        dar_t, dai_t = torch.from_numpy(dar), torch.from_numpy(dai)
+        dwr, dwi = _weight_grad(dar_t, dai_t, xr, xi)
+        dx = None
+        if ctx.needs_input_grad[0]:
+            w2 = _complex_weight(wr.detach(), wi.detach())
+            dxx = torch.bmm(w2.transpose(1, 2), torch.cat([dar_t, dai_t], 0).permute(1, 0, 2)).permute(1, 0, 2)
+            dxt = np.empty((width, m))
+            kern.fft_bwd(np.ascontiguousarray(dxx[:q].numpy()), np.ascontiguousarray(dxx[q:].numpy()),
+                         rev, tops, bots, twr, twi, mfft, dxt)
+            dx = torch.from_numpy(dxt).T
+        return dx, dwr, dwi, None, None
+
+
+def circ_role(x: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
+    """``W x + b`` of a quantized circulant role on (..., in) float64 (the value of roles._circulant_role)."""
+    lead = x.shape[:-1]
+    y = _CircRole.apply(x.reshape(-1, x.shape[-1]), wr, wi, tab, out_features)
+    return y.reshape(*lead, out_features) + bias
+
+
+def _rec_buffers(steps: int, n: int, hidden: int, wr: Tensor, tab: FusedTables) -> tuple:
+    p, q, nb = wr.shape
+    return (np.empty((steps, q, nb, n)), np.empty((steps, q, nb, n)),
+            np.empty((steps, q, tab.stages, 2, tab.k, n), np.uint8),
+            np.empty((steps, 2, p, nb, n), np.uint8),
+            np.empty((steps, p, tab.stages, 2, tab.k, n), np.uint8))
+
+
+def _tmajor(x: Tensor) -> np.ndarray:
+    """(T, B, n) -> (T, n, B) contiguous numpy (batch innermost)."""
+    return np.ascontiguousarray(x.detach().numpy().transpose(0, 2, 1))
+
+
+def _natural(a: np.ndarray) -> Tensor:
+    """(T, n, B) numpy -> (T, B, n) tensor, a copy (the backward reads the saved arrays)."""
+    return torch.from_numpy(a).permute(0, 2, 1).contiguous()
+
+
+def _rec_weight_grads(dar: np.ndarray, dai: np.ndarray, xr: np.ndarray, xi: np.ndarray) -> tuple[Tensor, Tensor]:
+    """Recurrent dW from (T, p, nb, B) gradients and (T, q, nb, B) bins: one bmm over all steps."""
+    def flat(a: np.ndarray) -> Tensor:  # (T, r, nb, B) -> (r, nb, T*B)
+        return torch.from_numpy(a).permute(1, 2, 0, 3).reshape(a.shape[1], a.shape[2], -1)
+
+    return _weight_grad(flat(dar), flat(dai), flat(xr), flat(xi))
+
+
+class _LSTMRec(torch.autograd.Function):
+    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx``."""
+
+    @staticmethod
+    def forward(ctx, gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
+                reverse: bool, tab: FusedTables):  # type: ignore[override]
+        steps, n, gates = gx.shape
+        hidden = gates // 4
+        shape = (steps, hidden, n)
+        sv = (np.empty(shape), np.empty(shape), np.empty((steps, 4, hidden, n)), np.empty((steps, 4, hidden, n)),
+              np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
+              *_rec_buffers(steps, n, hidden, wr, tab))
+        _kernels().lstm_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), _np(peep), has_peep, tab.cell,
+                            tab.sig, tab.tanh, reverse, sv)
+        ctx.save_for_backward(wr, wi, peep)
+        ctx.saved = (sv, has_peep, reverse, tab)
+        y, c = _natural(sv[0]), _natural(sv[1])
+        last = 0 if reverse else steps - 1
+        return y, y[last].clone(), c[last].clone()
+
+    @staticmethod
+    def backward(ctx, dy: Tensor, dh: Tensor, dc: Tensor):  # type: ignore[override]
+        wr, wi, peep = ctx.saved_tensors
+        sv, has_peep, reverse, tab = ctx.saved
+        steps, hidden, n = sv[0].shape
+        p, q, nb = wr.shape
+        zeros = torch.zeros(n, hidden, dtype=torch.float64)
+        dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
+        dh_t = _np((zeros if dh is None else dh).T)
+        dc_t = _np((zeros if dc is None else dc).T)
+        dgx = np.empty((steps, 4 * hidden, n))
+        dar, dai = np.empty((steps, p, nb, n)), np.empty((steps, p, nb, n))
+        dpeep = np.zeros((3, hidden))
+        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(wr), _np(wi), _np(peep), has_peep, reverse, sv, dgx,
+                            dar, dai, dpeep)
+        dwr, dwi = _rec_weight_grads(dar, dai, sv[8], sv[9])
+        dbias = torch.from_numpy(dgx.sum(axis=(0, 2)))
+        return (_natural(dgx), dwr, dwi, dbias, torch.from_numpy(dpeep) if has_peep else None,
+                None, None, None)
+
+
+class _GRURec(torch.autograd.Function):
+    """The GRU recurrence of QuantGRU._direction from its input part ``gx``."""
+
+    @staticmethod
+    def forward(ctx, gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, reverse: bool,
+                tab: FusedTables):  # type: ignore[override]
+        steps, n, gates = gx.shape
+        hidden = gates // 3
+        shape = (steps, hidden, n)
+        sv = (np.empty(shape), np.empty((steps, 4, hidden, n)), np.empty((steps, 4, hidden, n)), np.empty(shape),
+              *_rec_buffers(steps, n, hidden, wr, tab))
+        _kernels().gru_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), tab.cell, tab.sig, tab.tanh,
+                           reverse, sv)
+        ctx.save_for_backward(wr, wi)
+        ctx.saved = (sv, reverse, tab)
+        y = _natural(sv[0])
+        return y, y[0 if reverse else steps - 1].clone()
+
+    @staticmethod
+    def backward(ctx, dy: Tensor, dh: Tensor):  # type: ignore[override]
+        wr, wi = ctx.saved_tensors
+        sv, reverse, tab = ctx.saved
+        steps, hidden, n = sv[0].shape
+        p, q, nb = wr.shape
+        dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
+        dh_t = np.zeros((hidden, n)) if dh is None else _np(dh.T)
+        dgx, dgh = np.empty((steps, 3 * hidden, n)), np.empty((steps, 3 * hidden, n))
+        dar, dai = np.empty((steps, p, nb, n)), np.empty((steps, p, nb, n))
+        _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(wr), _np(wi), reverse, sv, dgx, dgh, dar, dai)
+        dwr, dwi = _rec_weight_grads(dar, dai, sv[4], sv[5])
+        return _natural(dgx), dwr, dwi, torch.from_numpy(dgh.sum(axis=(0, 2))), None, None
+
+
+def lstm_recurrence(gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
+                    reverse: bool, tab: FusedTables) -> tuple[Tensor, Tensor, Tensor]:
+    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (T, B, 4H)."""
+    hidden = gx.shape[-1] // 4
+    pv = torch.stack(peep) if peep is not None else torch.zeros(3, hidden, dtype=torch.float64)
+    return _LSTMRec.apply(gx, wr, wi, bias, pv, peep is not None, reverse, tab)
+
+
+def gru_recurrence(gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, reverse: bool,
+                   tab: FusedTables) -> tuple[Tensor, Tensor]:
+    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (T, B, 3H)."""
+    return _GRURec.apply(gx, wr, wi, bias, reverse, tab)
+
+
+def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor, Tensor, Tensor, FusedTables]:
+    """Quantized frequency weights, quantized bias (differentiable, as roles.py) and the tables."""
+    wr, wi = quantized_freq_weight(role, ctx)
+    return wr, wi, ctx.q(role.bias.double(), QPoint.BIAS), FusedTables.build(role.block_size, ctx.config)
+
+
+def _input_part(direction: nn.Module, x: Tensor, ctx: QuantContext) -> Tensor:
+    wr, wi, bias, tab = _role_inputs(direction.ih, ctx)
+    return circ_role(x, wr, wi, bias, tab, direction.ih.out_features)
+
+
+def lstm_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool
+                   ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """QuantLSTM._direction on the fused path (``fused_reason`` is None): same values, same STE."""
+    gx = _input_part(direction, x, ctx)
+    wr, wi, bias, tab = _role_inputs(direction.hh, ctx)
+    peep = direction.peephole()
+    peep = None if peep is None else tuple(ctx.q(w.double(), QPoint.WEIGHT) for w in peep)
+    y, h, c = lstm_recurrence(gx, wr, wi, bias, peep, reverse, tab)
+    return y, (h, c)
+
+
+def gru_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool) -> tuple[Tensor, Tensor]:
+    """QuantGRU._direction on the fused path."""
+    gx = _input_part(direction, x, ctx)
+    wr, wi, bias, tab = _role_inputs(direction.hh, ctx)
+    return gru_recurrence(gx, wr, wi, bias, reverse, tab)
