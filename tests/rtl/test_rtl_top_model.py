@@ -99,3 +99,19 @@ def test_outputs_are_swapped_in_whole(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not an 'rnnaccel rtl build' directory"):
         write_layer_design(model, codes, other)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "other"]
+
+
+@needs_icarus
+def test_bidirectional_layer_as_two_streams(tmp_path):
+    """streams=2: layer 1 of a 2-layer BiGRU, both directions interleaved in one pipelined top, fed
+    rnnaccel.ref's outputs of layer 0: bit-exact, cycles per frame = hw.fpga's slowest stage."""
+    model = _model("gru", True, layers=2)
+    codes = np.random.default_rng(2).integers(-256, 256, (6, 8))
+    design = write_layer_design(model, codes, tmp_path / "l1", layer=1, frames=4, streams=2)
+    assert design["streams"] == 2 and design["input_size"] == 16 and design["source"]["direction"] == "both"
+    doc = run_sim(tmp_path / "l1")
+    assert doc["bit_exact"] and doc["frames"] == 8, doc["failure"]
+    assert doc["cycles_per_frame"] == doc["model_cycles_per_frame"] == max(design["model_stage_cycles"])
+    with pytest.raises(ValueError, match="--streams 2"):
+        write_layer_design(_model("lstm", False), codes, tmp_path / "uni", streams=2)
+    assert not (tmp_path / "uni").exists()

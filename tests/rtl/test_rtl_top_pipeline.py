@@ -24,6 +24,8 @@ from rnnaccel.rtl.pipeline import (
 from rnnaccel.rtl.sim import run_stream, unpack
 from rnnaccel.rtl.vectors import random_codes
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
+
 
 def _layer(kind, proj, cfg, seed=0):
     torch.manual_seed(seed)

@@ -96,7 +96,7 @@ def pe(block_size: int, fmt_text: str, out_dir: Path, lanes: int, out_blocks: in
 
 def _build_design(shape: str | None, model: Path | None, out_dir: Path, opts: dict) -> dict:
     """One of --shape (random weights) / --model (a trained run or export directory)."""
-    from rnnaccel.rtl.build import build_shape, write_design
+    from rnnaccel.rtl.build import build_shape, write_design, write_streams_design
     from rnnaccel.rtl.model_build import build_model_design
 
     if (shape is None) == (model is None):
@@ -104,10 +104,14 @@ def _build_design(shape: str | None, model: Path | None, out_dir: Path, opts: di
     if model is not None:
         return build_model_design(model, out_dir, lanes=opts["parallel"], fmt=opts["fmt"],
                                   layer=opts["layer"], direction=opts["direction"],
-                                  utterance=opts["utterance"], frames=opts["frames"])
+                                  utterance=opts["utterance"], frames=opts["frames"], streams=opts["streams"])
     frames = 8 if opts["frames"] is None else opts["frames"]
-    kind, d, cfg, x = build_shape(shape, opts["block_size"], opts["seed"], frames=frames)
-    return write_design(out_dir, kind, d, cfg, x, opts["parallel"], {"seed": opts["seed"], "shape": shape})
+    kind, d, cfg, x = build_shape(shape, opts["block_size"], opts["seed"], frames=frames,
+                                  streams=opts["streams"])
+    meta = {"seed": opts["seed"], "shape": shape}
+    if opts["streams"] > 1:
+        return write_streams_design(out_dir, kind, d, cfg, x, opts["parallel"], meta)
+    return write_design(out_dir, kind, d, cfg, x, opts["parallel"], meta)
 
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["16bit", "12bit"]), default="16bit",
@@ -130,8 +134,11 @@ _UTTERANCE = click.option("--utterance", type=int, default=0, show_default=True,
               help="Circulant block size k (divides HIDDEN).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and input frames.")
 @click.option("--parallel", type=int, default=1, show_default=True, help="Output blocks per PE pass (P).")
+@click.option("--streams", type=int, default=1, show_default=True,
+              help="Interleaved streams of the pipelined top (rtl.pipeline); 2: both directions of a "
+                   "bidirectional layer (--shape: random, --model: --layer's two directions).")
 @click.option("--frames", type=int, default=None,
-              help="Input frames of the testbench [--shape: 8; --model: the whole utterance].")
+              help="Input frames (per stream) of the testbench [--shape: 8; --model: the whole utterance].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for top.v, vectors.json, cocotb_top.py, synth.ys, design.json.")
 def build(shape: str | None, model: Path | None, out_dir: Path, **opts) -> None:
@@ -145,6 +152,7 @@ def build(shape: str | None, model: Path | None, out_dir: Path, **opts) -> None:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {out_dir}: {design['kind']} {design['input_size']}->{design['hidden_size']}, "
                f"k={design['block_size']}, P={design['parallel']}, {design['frames']} frames, "
+               f"{design.get('streams', 1)} stream(s), "
                f"{design['schedule_cycles_per_frame']} cycles/frame (schedule)")
 
 

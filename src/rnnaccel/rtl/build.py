@@ -34,7 +34,8 @@ import numpy as np
 
 from rnnaccel.quant.config import QuantConfig
 
-__all__ = ["build_shape", "icarus_friendly", "model_cycles", "parse_shape", "run_sim", "write_design"]
+__all__ = ["build_shape", "icarus_friendly", "model_cycles", "parse_shape", "run_sim", "write_design",
+           "write_streams_design"]
 
 _TB = Path(__file__).parent / "testbench" / "cocotb_top.py"
 _FILES = ("top.v", "vectors.json", "cocotb_top.py", "synth.ys", "design.json")
@@ -54,8 +55,12 @@ def parse_shape(text: str) -> tuple[str, int, int, int]:
     return kind, n_in, hidden, proj
 
 
-def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | None = None, frames: int = 8):
-    """(kind, IntDirection, config, input frames (frames, IN)) of a seeded random layer."""
+def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | None = None, frames: int = 8,
+                streams: int = 1):
+    """(kind, IntDirection, config, input frames (frames, IN)) of a seeded random layer; ``streams``
+    >= 2: (kind, directions, config, per-stream frames) of a random bidirectional layer for
+    :func:`write_streams_design`: stream 0 forward over the frames, stream 1 backward over the same
+    frames last first, streams 2.. alternately forward and backward over frames of their own."""
     import torch
 
     from rnnaccel.nn import GRU, LSTM
@@ -71,13 +76,19 @@ def build_shape(text: str, block_size: int, seed: int, config: QuantConfig | Non
         raise ValueError(f"PROJ={proj} must be a multiple of --block-size {k} (the state buffer's blocks)")
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
-    cfg = config or QuantConfig.c_lstm()
+    if isinstance(streams, bool) or not isinstance(streams, int) or streams < 1:
+        raise ValueError(f"streams must be a positive int, got {streams!r}")
+    cfg, bi = config or QuantConfig.c_lstm(), streams > 1
     torch.manual_seed(seed)
-    net = (LSTM(n_in, hidden, block_size=k, peephole=True, proj_size=proj) if kind == "lstm"
-           else GRU(n_in, hidden, block_size=k))
-    d = export_model(net, cfg).layers[0][0]
-    x = random_codes(cfg.input, (frames, n_in), np.random.default_rng(seed)) // 4
-    return kind, d, cfg, x
+    net = (LSTM(n_in, hidden, block_size=k, peephole=True, proj_size=proj, bidirectional=bi) if kind == "lstm"
+           else GRU(n_in, hidden, block_size=k, bidirectional=bi))
+    layer = export_model(net, cfg).layers[0]
+    rng = np.random.default_rng(seed)
+    x = random_codes(cfg.input, (frames, n_in), rng) // 4
+    if not bi:
+        return kind, layer[0], cfg, x
+    more = [random_codes(cfg.input, (frames, n_in), rng) // 4 for _ in range(streams - 2)]
+    return kind, [layer[s % 2] for s in range(streams)], cfg, [x, x[::-1], *more]
 
 
 _DUMP_REG = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
@@ -163,30 +174,91 @@ def write_design(out: Path, kind: str, d, config: QuantConfig, x: np.ndarray, la
     """Validate, then write the design files into ``out`` (all at once, :func:`staged_dir`); returns
     design.json's content. ``x``: input frames as codes of ``in_fmt`` (default: the input point);
     ``extra(dir)`` writes more files into the staged directory."""
-    from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.sim import pack
-    from rnnaccel.rtl.synth import to_verilog, write_atomic
     from rnnaccel.rtl.top import LayerTop, reference_frames, top_cycles
 
-    if not isinstance(lanes, int) or lanes < 1:
-        raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
+    _check_lanes(lanes)
     in_fmt = config.input if in_fmt is None else in_fmt
     top = LayerTop(kind, d, config, in_fmt, lanes)
     want = reference_frames(kind, d, config, x, in_frac=in_fmt.frac)
-    inputs = [str(pack(top.i.payload.shape(), [int(v) for v in row])) for row in x]
+    inputs = [pack(top.i.payload.shape(), [int(v) for v in row]) for row in x]
+    cycles, stages = top_cycles(top), model_cycles(kind, d, lanes)
+    design = {**_design_fields(kind, d, config, lanes, top, len(x)), "schedule_cycles_per_frame": cycles,
+              "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages)}
+    return _emit(out, top, inputs, want, 4 * cycles * (len(x) + 2), {**design, **(meta or {})}, extra)
+
+
+def write_streams_design(out: Path, kind: str, dirs, config: QuantConfig, seqs, lanes: int = 1,
+                         meta: dict | None = None, in_fmt=None,
+                         extra: Callable[[Path], None] | None = None) -> dict:
+    """As :func:`write_design` for the pipelined top (:class:`rnnaccel.rtl.pipeline.PipelinedTop`)
+    over ``len(dirs)`` >= 2 streams: stream s runs ``dirs[s]`` over ``seqs[s]`` (frames of one length),
+    fed round-robin (first = 1 on each stream's first frame); the expected outputs in the same order.
+    design.json: ``streams``, ``stage_cycles`` (the RTL's D1, D2, D3), ``schedule_cycles_per_frame``
+    (the steady-state cycles per frame of all streams, from the exact schedule of these frames),
+    ``model_stage_cycles`` and ``model_cycles_per_frame`` (hw.fpga: one frame per slowest stage,
+    or with fewer streams than stages each stream's loop of all stages / S)."""
+    from rnnaccel.rtl.pipeline import (
+        PipelinedTop,
+        interleave,
+        pack_frames,
+        pipeline_schedule,
+        reference_streams,
+        stage_cycles,
+        steady_interval,
+    )
+
+    _check_lanes(lanes)
+    in_fmt = config.input if in_fmt is None else in_fmt
+    top = PipelinedTop(kind, dirs, config, in_fmt, lanes)
+    frames, first = interleave(seqs)
+    want = reference_streams(kind, top.dirs, config, seqs, in_frac=in_fmt.frac)
+    n, streams, rtl_stages = len(frames), top.streams, stage_cycles(top)
+    outs = pipeline_schedule(rtl_stages, streams, n)
+    stages = model_cycles(kind, top.dirs[0], lanes, streams)
+    design = {**_design_fields(kind, top.dirs[0], config, lanes, top, n), "streams": streams,
+              "stage_cycles": list(rtl_stages), "schedule_out_cycles": outs,
+              "schedule_cycles_per_frame": _interval(outs, streams),
+              "model_stage_cycles": list(stages), "model_cycles_per_frame": steady_interval(stages, streams),
+              "model_latency_cycles": sum(stages)}
+    return _emit(out, top, pack_frames(top, frames, first), want, 4 * sum(rtl_stages) * (n + 2),
+                 {**design, **(meta or {})}, extra)
+
+
+def _check_lanes(lanes: object) -> None:
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+        raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
+
+
+def _interval(outs: list[int], streams: int) -> float | None:
+    """Cycles per frame over the last ``streams`` output frames (None with too few)."""
+    if len(outs) <= streams:
+        return None
+    span = outs[-1] - outs[-1 - streams]
+    return span // streams if span % streams == 0 else span / streams
+
+
+def _design_fields(kind: str, d, config: QuantConfig, lanes: int, top, frames: int) -> dict:
+    return {"kind": kind, "input_size": d.ih.in_features, "hidden_size": d.hidden_size,
+            "proj_size": 0 if d.proj is None else top.out_size,
+            "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
+            "peephole": d.peephole is not None, "frames": frames}
+
+
+def _emit(out: Path, top, inputs: list[int], want: np.ndarray, max_cycles: int, design: dict,
+          extra: Callable[[Path], None] | None) -> dict:
+    """Build the Verilog and memory files (checked), then write everything at once."""
+    from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
+    from rnnaccel.rtl.sim import pack
+    from rnnaccel.rtl.synth import to_verilog, write_atomic
+
     expected = [str(pack(top.o.payload.shape(), [int(v) for v in row])) for row in want]
     mems = design_mem_files(top)
     # everything is built and checked before the first file is written
     verilog = use_readmemh(icarus_friendly(to_verilog(top, "top")), mems)
-    cycles, stages = top_cycles(top), model_cycles(kind, d, lanes)
-    vectors = {"inputs": inputs, "expected": expected, "code_bits": top.state_fmt.bits,
-               "codes": top.out_size, "max_cycles": 4 * cycles * (len(x) + 2)}
-    design = {"kind": kind, "input_size": d.ih.in_features, "hidden_size": d.hidden_size,
-              "proj_size": 0 if d.proj is None else top.out_size,
-              "block_size": d.ih.block_size, "parallel": lanes, "format": str(config.hidden),
-              "peephole": d.peephole is not None, "frames": len(x), "schedule_cycles_per_frame": cycles,
-              "model_stage_cycles": list(stages), "model_cycles_per_frame": sum(stages),
-              "mem": mem_hashes(mems), **(meta or {})}
+    vectors = {"inputs": [str(v) for v in inputs], "expected": expected, "code_bits": top.state_fmt.bits,
+               "codes": top.out_size, "max_cycles": max_cycles}
+    design = {**design, "mem": mem_hashes(mems)}
     with staged_dir(out) as tmp:
         for name, text in mems.items():
             write_atomic(tmp / "mem" / name, text)
@@ -248,8 +320,10 @@ def run_sim(out: Path) -> dict:
         run = _failed_run(build / "top.results.xml")
     outs = json.loads(cycles.read_text())["out_cycles"] if run.failed == 0 and cycles.is_file() else []
     diffs = np.diff(outs).tolist() if len(outs) > 1 else []
+    # throughput: cycles per output frame over the last S frames (S streams; 1: the last difference)
     doc = {"bit_exact": run.failed == 0 and len(outs) == design["frames"], "frames": len(outs),
-           "cycles_per_frame": (diffs[-1] if diffs else None), "cycles_between_frames": diffs,
+           "streams": design.get("streams", 1), "cycles_per_frame": _interval(outs, design.get("streams", 1)),
+           "cycles_between_frames": diffs,
            "schedule_cycles_per_frame": design["schedule_cycles_per_frame"],
            "model_cycles_per_frame": design["model_cycles_per_frame"],
            "sim_seconds": run.seconds, "failure": _failure(run.results_xml), "design": design}

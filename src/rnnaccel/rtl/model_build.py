@@ -81,7 +81,7 @@ def layer_frames(model, x_codes: np.ndarray, layer: int):
 
 def build_model_design(path: str | Path, out: str | Path, *, lanes: int = 1, fmt: str = "16bit",
                        layer: int = 0, direction: int = 0, utterance: int = 0,
-                       frames: int | None = None) -> dict:
+                       frames: int | None = None, streams: int = 1) -> dict:
     """Check everything, then write the design of one layer-direction of a trained model into ``out``."""
     from rnnaccel.export import run_features
     from rnnaccel.quant.qformat import quantize_float
@@ -93,24 +93,36 @@ def build_model_design(path: str | Path, out: str | Path, *, lanes: int = 1, fmt
     meta = {"model": str(path), "run_dir": str(src.run_dir), "format": src.fmt, "split": split,
             "utterance": utterance}
     return write_layer_design(src.int_model, codes, out, layer=layer, direction=direction, lanes=lanes,
-                              frames=frames, meta=meta)
+                              frames=frames, meta=meta, streams=streams)
 
 
 def write_layer_design(model, codes: np.ndarray, out: str | Path, *, layer: int = 0, direction: int = 0,
-                       lanes: int = 1, frames: int | None = None, meta: dict | None = None) -> dict:
+                       lanes: int = 1, frames: int | None = None, meta: dict | None = None,
+                       streams: int = 1) -> dict:
     """The design of layer-direction (``layer``, ``direction``) of an integer model fed the utterance
     ``codes`` (time, input_size) of the input point, truncated to ``frames``; also writes the export
-    into ``out/model``."""
+    into ``out/model``. ``streams`` = 2: both directions of the bidirectional ``layer`` interleaved in
+    the pipelined top (``direction`` unused): the forward stream over the (truncated) frames, the
+    backward stream over the same frames last first."""
     from rnnaccel.export import write_int_model
-    from rnnaccel.rtl.build import write_design
+    from rnnaccel.rtl.build import write_design, write_streams_design
 
     _check_choice(model, layer, direction)
     if frames is not None and frames < 1:
         raise ValueError(f"--frames must be >= 1, got {frames}")
+    if streams != 1 and (streams != 2 or len(model.layers[layer]) != 2):
+        raise ValueError(f"--streams {streams}: a model's layer builds with 1 stream, or 2 (its two "
+                         f"directions); layer {layer} has {len(model.layers[layer])} direction(s)")
     x, in_fmt = layer_frames(model, codes, layer)
-    x = (x[::-1] if direction == 1 else x)[:frames]  # the backward direction sees the last frame first
-    info = {**(meta or {}), "layer": layer, "direction": direction, "utterance_frames": int(len(codes))}
+    info = {**(meta or {}), "layer": layer, "direction": "both" if streams == 2 else direction,
+            "utterance_frames": int(len(codes))}
     source = {k: v for k, v in info.items() if k in ("run_dir", "format")}
+    if streams == 2:
+        x = x[:frames]
+        return write_streams_design(Path(out), model.kind, model.layers[layer], model.config, [x, x[::-1]],
+                                    lanes, {"source": info}, in_fmt=in_fmt,
+                                    extra=lambda tmp: write_int_model(model, tmp / "model", source))
+    x = (x[::-1] if direction == 1 else x)[:frames]  # the backward direction sees the last frame first
     return write_design(Path(out), model.kind, model.layers[layer][direction], model.config, x, lanes,
                         {"source": info}, in_fmt=in_fmt,
                         extra=lambda tmp: write_int_model(model, tmp / "model", source))

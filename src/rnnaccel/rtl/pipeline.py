@@ -349,7 +349,9 @@ def reference_streams(kind: str, dirs: Sequence[IntDirection], config: QuantConf
 def steady_interval(stages: Sequence[int], streams: int) -> float:
     """Cycles per frame, all streams together, of the full pipeline: one frame per slowest stage, or
     with fewer streams than stages each stream's recurrence bound (a loop of all its stages)."""
-    return max(max(stages), sum(stages) / streams)
+    total = sum(stages)
+    loop = total // streams if total % streams == 0 else total / streams
+    return max(max(stages), loop)
 
 
 def stage_cycles(top: PipelinedTop) -> tuple[int, int, int]:
