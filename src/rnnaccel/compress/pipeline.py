@@ -191,7 +191,8 @@ def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epoc
     else:
         model = to_block_circulant(copy.deepcopy(dense), block_size)
     result = FlowResult(model, {"projected": [{"per": _evaluate_all(model, config, data)}]})
-    trained = _train(_with(config, Path(out_dir) / "direct", epochs), model, data, progress, resume=resume)
+    trained = _train(_with(config, Path(out_dir) / "direct", epochs), model, data, progress, resume=resume,
+                     teacher=dense)  # used with optim.distill > 0: frame-level KL to the dense model
     result.stages["direct"] = _records(trained)
     return result
 

@@ -83,6 +83,9 @@ class OptimConfig(_Strict):
     seed: int = 0
     decode: Literal["greedy", "beam"] = "greedy"
     beam_width: int = Field(default=8, ge=1)
+    # weight of the per-frame KL(teacher || model) added to the loss when train() gets a teacher
+    # (the flow's block-circulant direct stage passes the dense model); no teacher: unused
+    distill: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
 
 
 class Config(_Strict):

@@ -164,16 +164,36 @@ def _forward(model: nn.Module, feats: list[torch.Tensor]) -> tuple[torch.Tensor,
 
 
 def _loss(model: nn.Module, feats: list[torch.Tensor], frames: list[torch.Tensor],
-          phones: list[torch.Tensor], kind: str) -> torch.Tensor:
+          phones: list[torch.Tensor], kind: str, teacher: nn.Module | None = None,
+          distill: float = 0.0) -> torch.Tensor:
     """Batch loss = mean over utterances of each utterance's loss (CTC: per target phone; CE: per frame),
-    so it does not depend on how utterances are grouped into batches."""
+    so it does not depend on how utterances are grouped into batches; with a ``teacher``, plus
+    ``distill`` × the mean over utterances of each one's mean per-frame KL(teacher ‖ model)."""
     logp, lengths = _forward(model, feats)
     if kind == "ce":
         per = [nn.functional.nll_loss(logp[i, :n], frames[i]) for i, n in enumerate(lengths.tolist())]
-        return torch.stack(per).mean()
-    return nn.functional.ctc_loss(logp.transpose(0, 1), torch.cat(phones), lengths,
-                                  torch.tensor([t.numel() for t in phones]), blank=BLANK,
-                                  reduction="mean", zero_infinity=True)
+        loss = torch.stack(per).mean()
+    else:
+        loss = nn.functional.ctc_loss(logp.transpose(0, 1), torch.cat(phones), lengths,
+                                      torch.tensor([t.numel() for t in phones]), blank=BLANK,
+                                      reduction="mean", zero_infinity=True)
+    if teacher is None or not distill:
+        return loss
+    return loss + distill * _distill_kl(logp, teacher, feats, lengths)
+
+
+def _distill_kl(logp: torch.Tensor, teacher: nn.Module, feats: list[torch.Tensor],
+                lengths: torch.Tensor) -> torch.Tensor:
+    """Mean over utterances of the mean per-frame KL(teacher ‖ model) on the same (augmented) inputs:
+    frame-level knowledge distillation (Hinton et al. 2015; for CTC, e.g. Takashima et al. 2018).
+    The teacher runs in eval mode without gradients."""
+    was_training = teacher.training
+    teacher.eval()
+    with torch.no_grad():
+        target = _forward(teacher, feats)[0]
+    teacher.train(was_training)
+    kl = (target.exp() * (target - logp)).sum(-1)
+    return torch.stack([kl[i, :n].mean() for i, n in enumerate(lengths.tolist())]).mean()
 
 
 def batch_loss(model: nn.Module, data: Dataset, idx: list[int], kind: str = "ctc") -> torch.Tensor:
@@ -220,7 +240,8 @@ def _augmented(data: Dataset, idx: list[int], config: Config, gen: torch.Generat
 
 
 def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config: Config, epoch: int,
-           extra_loss: ExtraLoss | None, bar: object | None, after_step: StepHook | None = None) -> float:
+           extra_loss: ExtraLoss | None, bar: object | None, after_step: StepHook | None = None,
+           teacher: nn.Module | None = None) -> float:
     o = config.optim
     torch.manual_seed(o.seed * 100_003 + epoch)  # dropout masks per epoch: resume replays them exactly
     gen = torch.Generator().manual_seed(o.seed * 1_000_003 + epoch)
@@ -228,7 +249,7 @@ def _epoch(model: nn.Module, optim: torch.optim.Optimizer, data: Dataset, config
     total, count = 0.0, 0
     for batch, idx in enumerate(_batches(data, o.batch_size, gen), 1):
         feats, frames = _augmented(data, idx, config, gen)
-        loss = _loss(model, feats, frames, [data.phones[i] for i in idx], o.loss)
+        loss = _loss(model, feats, frames, [data.phones[i] for i in idx], o.loss, teacher, o.distill)
         if extra_loss is not None:
             loss = loss + extra_loss(model)
         _check_finite(loss, epoch, batch, config.out_dir)
@@ -359,7 +380,7 @@ def train(config: Config, *, model: nn.Module | None = None,
           extra_loss: ExtraLoss | None = None, on_epoch: EpochCallback | None = None,
           resume: bool = False, progress: bool = False, data: tuple | None = None,
           after_step: StepHook | None = None, optimizer: OptimizerFactory | None = None,
-          lr_at: Callable[[int], float] | None = None) -> TrainResult:
+          lr_at: Callable[[int], float] | None = None, teacher: nn.Module | None = None) -> TrainResult:
     """Train a phone recognizer; see docs/speech.md.
 
     ``model`` (an existing module, e.g. a dense model to fine-tune) or ``model_factory(config,
@@ -370,6 +391,8 @@ def train(config: Config, *, model: nn.Module | None = None,
     ``after_step(model)`` runs after every optimizer step (ADMM's proximal pull towards Z − U);
     ``optimizer(params, lr)`` builds the optimizer instead of Adam (a fresh one per call of ``train``);
     ``lr_at(epoch)`` replaces ``config.schedule``'s learning rate of each epoch (ADMM's per-iteration reset).
+    ``teacher`` (e.g. the dense model a compressed one starts from): with ``optim.distill > 0`` every
+    batch loss adds ``distill`` × the per-frame KL(teacher ‖ model) on the same augmented inputs.
     """
     _check_schedule(config)
     train_set, evals, stats = data if data is not None else load_data(config)
@@ -391,7 +414,7 @@ def train(config: Config, *, model: nn.Module | None = None,
             group["lr"] = lr
         t0 = time.perf_counter()
         bar = _bar(progress, len(train_set), epoch, config.optim.epochs)
-        loss = _epoch(model, optim, train_set, config, epoch, extra_loss, bar, after_step)
+        loss = _epoch(model, optim, train_set, config, epoch, extra_loss, bar, after_step, teacher)
         record = _record(epoch, loss, model, evals, config, t0)
         record = EpochRecord(record.epoch, record.loss, record.per, record.seconds, lr)
         history.append(record)
