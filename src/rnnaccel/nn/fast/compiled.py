@@ -21,8 +21,8 @@ from torch import Tensor, nn
 
 from rnnaccel.nn.circulant import BlockCirculantLinear
 
-__all__ = ["CompiledGRU", "CompiledLSTM", "kernel_constants", "load_kernels", "load_kernels_reason",
-           "run_stack", "unfused_input"]
+__all__ = ["CompiledGRU", "CompiledLSTM", "StepPack", "kernel_constants", "load_kernels",
+           "load_kernels_reason", "run_stack", "unfused_input"]
 
 _DTYPES = {torch.float32: (np.float32, np.int32, 127, 23), torch.float64: (np.float64, np.int64, 1023, 52)}
 _LN2_HI = 0.693145751953125  # 15 significant bits: n * _LN2_HI is exact for the |n| <= 127 used here
@@ -178,6 +178,19 @@ class CompiledLSTM:
                 self.wzr, self.wzi, self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst, cm.ilike,
                 lengths, reverse]
 
+    def step_pack(self) -> StepPack:
+        """Weights, scratch and state of ``compiled_kernels.lstm_step`` (fused input role only) in one buffer:
+        ``views[21]`` is the natural-order output ``h``, ``views[22]`` the cell state ``c``."""
+        cm, k = self.common, self.common.dft.shape[2]
+        nbins, q, pg = self.wzr.shape
+        m, q_in, pp, dt = pg // 4, q - self.out // k, self.wpr.shape[2], cm.cst.dtype
+        scratch = [(nbins, q), (nbins, q), (nbins, pg), (nbins, pg), (4, k, m), (k, m), (2, 2 * k * m),
+                   (k, q_in), (1, k, self.out // k), (nbins, m), (nbins, m), (nbins, pp), (nbins, pp),
+                   (self.out,), (self.hidden,)]
+        arrays = [self.wzr, self.wzi, self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst]
+        return StepPack.build(arrays + [np.zeros(shape, dt) for shape in scratch], work=14, ilike=cm.ilike,
+                              outputs=(21, 22))
+
 
 def unfused_input(ih: nn.Module, x: Tensor) -> np.ndarray:
     """The time-domain input part ``ih(x)`` (all timesteps, one batched op) as the kernels' ``gx``."""
@@ -270,3 +283,49 @@ class CompiledGRU:
         cm = self.common
         return [x, cm.no_input if gx is None else gx, states[0], y[0], y[1], outs[0], idx, self.wxr, self.wxi,
                 self.b_ih, self.whr, self.whi, self.b_hh, cm.dft, cm.cst, cm.ilike, lengths, reverse]
+
+    def step_pack(self) -> StepPack:
+        """As ``CompiledLSTM.step_pack`` for ``compiled_kernels.gru_step``; ``views[19]``: output ``h``."""
+        cm, k = self.common, self.common.dft.shape[2]
+        nbins, m, pg = self.whr.shape
+        q_in, dt = self.wxr.shape[1], cm.cst.dtype
+        scratch = [(nbins, m), (nbins, m), (nbins, pg), (nbins, pg), (nbins, q_in), (nbins, q_in), (k, q_in),
+                   (3, k, m), (3, k, m), (k, m), (2, 2 * k * m), (self.hidden,)]
+        arrays = [self.wxr, self.wxi, self.b_ih, self.whr, self.whi, self.b_hh, cm.dft, cm.cst]
+        return StepPack.build(arrays + [np.zeros(shape, dt) for shape in scratch], work=18, ilike=cm.ilike,
+                              outputs=(19,))
+
+
+@dataclass(frozen=True)
+class StepPack:
+    """Arrays packed into one 64-byte-aligned buffer for the streaming step kernels (one layer).
+
+    ``meta[i] = (offset, d0, d1, d2)`` (shape padded with 1s) locates ``views[i]`` in ``buf``; ``bits`` is
+    the exponent scratch (row 1 of the ``work`` array viewed as ints); ``outputs`` index the natural-order
+    state views (``h`` first).
+    """
+
+    buf: np.ndarray
+    meta: np.ndarray
+    views: tuple[np.ndarray, ...]
+    bits: np.ndarray
+    outputs: tuple[int, ...]
+
+    @classmethod
+    def build(cls, arrays: list[np.ndarray], work: int, ilike: np.ndarray, outputs: tuple[int, ...]
+              ) -> StepPack:
+        dtype = arrays[-1].dtype
+        align = 64 // dtype.itemsize
+        sizes = [-(-a.size // align) * align for a in arrays]
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        raw = np.zeros(sum(sizes) + align, dtype)
+        start = (-raw.ctypes.data % 64) // dtype.itemsize
+        buf = raw[start:start + sum(sizes)]
+        views = []
+        for a, o in zip(arrays, offsets, strict=True):
+            view = buf[o:o + a.size].reshape(a.shape)
+            view[...] = a
+            views.append(view)
+        meta = np.array([(o, *a.shape, *(1,) * (3 - a.ndim)) for a, o in zip(arrays, offsets, strict=True)],
+                        np.int64)
+        return cls(buf, meta, tuple(views), views[work][1].view(ilike.dtype), outputs)

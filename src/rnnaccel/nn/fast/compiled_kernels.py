@@ -18,9 +18,10 @@ written so that LLVM vectorizes it (libm calls would not be).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import carray, njit, types
+from numba.extending import intrinsic
 
-__all__ = ["gru_run", "lstm_run"]
+__all__ = ["gru_run", "gru_step", "gru_step_init", "lstm_run", "lstm_step", "lstm_step_init"]
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
 
@@ -274,6 +275,7 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
     bits = work[1].view(ilike.dtype)
     xt, ht = np.empty((k, q_in), x.dtype), np.empty((1, k, out_w // k), x.dtype)
     pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
+    no_gx = np.empty(0, x.dtype)
     sr, si = np.empty((nbins, pp), x.dtype), np.empty((nbins, pp), x.dtype)
     for b in range(batch):
         _to_tmajor(c0[idx, b], c)
@@ -283,27 +285,41 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
         _zero_frames(y, b, steps, y_off, out_w)
         for s in range(steps):
             t = steps - 1 - s if reverse else s
-            if q_in > 0:
-                _to_tmajor(x[t, b], xt)
-                _dft(xt, cr, ci, zr, zi, 0)
-            _mac(wzr, wzi, zr, zi, ar, ai, k)
-            _idft(ar, ai, gr, gi, gates)
-            _add_into(gates.reshape(gates.size), bias.reshape(bias.size))
-            if gx.shape[2] > 0:
-                _add_natural(gates, gx[t, b])
-            _lstm_cell(gates, c, peep, work, bits, cst)
-            if pp > 0:
-                _dft(gates[0], cr, ci, pr, pi, 0)  # m_t -> spectrum -> projection MACs
-                _mac(wpr, wpi, pr, pi, sr, si, k)  # contiguous output: vectorized inner loop
-                _put_columns(sr, zr, q_in)
-                _put_columns(si, zi, q_in)
-                _idft(sr, si, gr, gi, ht)
-            else:
-                _add_into(_zero(ht.reshape(ht.size)), gates[0].reshape(ht.size))
-                _dft(ht[0], cr, ci, zr, zi, q_in)
+            gxt = gx[t, b] if gx.shape[2] > 0 else no_gx
+            _lstm_frame(x[t, b], gxt, wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai,
+                        gates, c, work, bits, xt, ht, pr, pi, sr, si)
             _from_tmajor(ht[0], y[t, b, y_off:y_off + out_w])
         _from_tmajor(ht[0], hn[idx, b])
         _from_tmajor(c, cn[idx, b])
+
+
+@njit(**_JIT)
+def _lstm_frame(x, gx, wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai, gates, c, work,
+                bits, xt, ht, pr, pi, sr, si):
+    """One LSTM(P) step: input ``x`` (natural), ``gx`` its unfused time-domain part (or empty).
+
+    State: ``c`` t-major, the output ``ht`` t-major and its spectrum in columns ``q_in:`` of ``zr/zi``
+    (updated in place); the other arrays are scratch (shapes as in ``lstm_run``).
+    """
+    k, q_in, pp = cr.shape[1], xt.shape[1], wpr.shape[2]
+    if q_in > 0:
+        _to_tmajor(x, xt)
+        _dft(xt, cr, ci, zr, zi, 0)
+    _mac(wzr, wzi, zr, zi, ar, ai, k)
+    _idft(ar, ai, gr, gi, gates)
+    _add_into(gates.reshape(gates.size), bias.reshape(bias.size))
+    if gx.shape[0] > 0:
+        _add_natural(gates, gx)
+    _lstm_cell(gates, c, peep, work, bits, cst)
+    if pp > 0:
+        _dft(gates[0], cr, ci, pr, pi, 0)  # m_t -> spectrum -> projection MACs
+        _mac(wpr, wpi, pr, pi, sr, si, k)  # contiguous output: vectorized inner loop
+        _put_columns(sr, zr, q_in)
+        _put_columns(si, zi, q_in)
+        _idft(sr, si, gr, gi, ht)
+    else:
+        _add_into(_zero(ht.reshape(ht.size)), gates[0].reshape(ht.size))
+        _dft(ht[0], cr, ci, zr, zi, q_in)
 
 
 @njit(**_JIT)
@@ -327,28 +343,41 @@ def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, c
     gh, gxs, h = np.empty((3, k, m), dt), np.empty((3, k, m), dt), np.empty((k, m), dt)
     work = np.empty((2, 2 * n), dt)
     bits = work[1].view(ilike.dtype)
-    hf, ghf, gxf = h.reshape(n), gh.reshape(3 * n), gxs.reshape(3 * n)
+    no_gx = np.empty(0, dt)
     for b in range(batch):
         _to_tmajor(h0[idx, b], h)
         steps = lengths[b]
         _zero_frames(y, b, steps, y_off, n)
         for s in range(steps):
             t = steps - 1 - s if reverse else s
-            _dft(h, cr, ci, zr, zi, 0)
-            _mac(whr, whi, zr, zi, ar, ai, k)
-            _idft(ar, ai, gr, gi, gh)
-            _add_into(ghf, b_hh.reshape(3 * n))
-            if q_in > 0:
-                _to_tmajor(x[t, b], xt)
-                _dft(xt, cr, ci, xr, xi, 0)
-                _mac(wxr, wxi, xr, xi, ar, ai, k)
-                _idft(ar, ai, gr, gi, gxs)
-                _add_into(gxf, b_ih.reshape(3 * n))
-            else:
-                _add_natural(_zero(gxf).reshape(3, k, m), gx[t, b])
-            _gru_cell(gxf, ghf, hf, work, bits, cst)
+            gxt = gx[t, b] if gx.shape[2] > 0 else no_gx
+            _gru_frame(x[t, b], gxt, wxr, wxi, b_ih, whr, whi, b_hh, cr, ci, gr, gi, cst, zr, zi, ar, ai, xr,
+                       xi, xt, gh, gxs, h, work, bits)
             _from_tmajor(h, y[t, b, y_off:y_off + n])
         _from_tmajor(h, hn[idx, b])
+
+
+@njit(**_JIT)
+def _gru_frame(x, gx, wxr, wxi, b_ih, whr, whi, b_hh, cr, ci, gr, gi, cst, zr, zi, ar, ai, xr, xi, xt, gh,
+               gxs, h, work, bits):
+    """One GRU step: input ``x`` (natural), ``gx`` its unfused time-domain part (or empty); ``h`` t-major
+    ``(k, H/k)`` updated in place; the other arrays are scratch (shapes as in ``gru_run``)."""
+    k, q_in = cr.shape[1], wxr.shape[1]
+    n = h.size
+    ghf, gxf = gh.reshape(3 * n), gxs.reshape(3 * n)
+    _dft(h, cr, ci, zr, zi, 0)
+    _mac(whr, whi, zr, zi, ar, ai, k)
+    _idft(ar, ai, gr, gi, gh)
+    _add_into(ghf, b_hh.reshape(3 * n))
+    if q_in > 0:
+        _to_tmajor(x, xt)
+        _dft(xt, cr, ci, xr, xi, 0)
+        _mac(wxr, wxi, xr, xi, ar, ai, k)
+        _idft(ar, ai, gr, gi, gxs)
+        _add_into(gxf, b_ih.reshape(3 * n))
+    else:
+        _add_natural(_zero(gxf).reshape(gxs.shape), gx)
+    _gru_cell(gxf, ghf, h.reshape(n), work, bits, cst)
 
 
 @njit(**_JIT)
@@ -363,3 +392,96 @@ def _gru_cell(gx, gh, h, work, bits, cst):
     _tanh(gx[2 * n:], work, bits, cst)
     for i in range(n):
         h[i] = gx[2 * n + i] + gx[n + i] * (h[i] - gx[2 * n + i])
+
+
+# Streaming steps: one frame of one layer per call, everything in one packed buffer (``compiled.StepPack``:
+# weights, scratch, the state in the kernels' layouts and the natural-order output/state), so a call unboxes
+# four arrays instead of twenty and allocates nothing. ``meta[i] = (offset, d0, d1, d2)`` locates array i
+# (its shape, trailing 1s for fewer dimensions).
+
+
+@intrinsic
+def _pointer_to(typingctx, address, like):
+    """``address`` (an int) as a pointer to ``like``'s dtype (for ``carray``)."""
+    ptr = types.CPointer(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(ptr))
+
+    return ptr(address, like), codegen
+
+
+@njit(**_JIT)
+def _v1(buf, meta, i):
+    return buf[meta[i, 0]:meta[i, 0] + meta[i, 1]]
+
+
+@njit(**_JIT)
+def _v2(buf, meta, i):
+    o, d0, d1 = meta[i, 0], meta[i, 1], meta[i, 2]
+    return buf[o:o + d0 * d1].reshape((d0, d1))
+
+
+@njit(**_JIT)
+def _v3(buf, meta, i):
+    o, d0, d1, d2 = meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 3]
+    return buf[o:o + d0 * d1 * d2].reshape((d0, d1, d2))
+
+
+@njit(**_JIT)
+def _lstm_views(buf, meta):
+    dft = _v3(buf, meta, 6)
+    return (_v3(buf, meta, 0), _v3(buf, meta, 1), _v3(buf, meta, 2), _v3(buf, meta, 3), _v3(buf, meta, 4),
+            _v3(buf, meta, 5), dft[0], dft[1], dft[2].T, dft[3].T, _v1(buf, meta, 7), _v2(buf, meta, 8),
+            _v2(buf, meta, 9), _v2(buf, meta, 10), _v2(buf, meta, 11), _v3(buf, meta, 12),
+            _v2(buf, meta, 13), _v2(buf, meta, 14), _v2(buf, meta, 15), _v3(buf, meta, 16),
+            _v2(buf, meta, 17), _v2(buf, meta, 18), _v2(buf, meta, 19), _v2(buf, meta, 20))
+
+
+@njit(**_JIT)
+def lstm_step(address, n_in, buf, bits, meta):
+    """One frame of an LSTM(P) layer with a fused input role: ``n_in`` values at ``address`` (the caller
+    checks dtype, size and contiguity) -> output ``h`` (natural order, ``meta[21]``), ``c`` (``meta[22]``)."""
+    x = carray(_pointer_to(address, buf), (n_in,))
+    (wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai, gates, c, work, xt, ht, pr, pi, sr,
+     si) = _lstm_views(buf, meta)
+    _lstm_frame(x, x[:0], wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai, gates, c, work,
+                bits, xt, ht, pr, pi, sr, si)
+    _from_tmajor(ht[0], _v1(buf, meta, 21))
+    _from_tmajor(c, _v1(buf, meta, 22))
+
+
+@njit(**_JIT)
+def lstm_step_init(buf, meta):
+    """The kernels' state (t-major ``h``, its spectrum, t-major ``c``) from the natural ``h`` and ``c``."""
+    (_, _, _, _, _, _, cr, ci, _, _, _, zr, zi, _, _, _, c, _, xt, ht, _, _, _, _) = _lstm_views(buf, meta)
+    _to_tmajor(_v1(buf, meta, 21), ht[0])
+    _to_tmajor(_v1(buf, meta, 22), c)
+    _dft(ht[0], cr, ci, zr, zi, xt.shape[1])
+
+
+@njit(**_JIT)
+def _gru_views(buf, meta):
+    dft = _v3(buf, meta, 6)
+    return (_v3(buf, meta, 0), _v3(buf, meta, 1), _v3(buf, meta, 2), _v3(buf, meta, 3), _v3(buf, meta, 4),
+            _v3(buf, meta, 5), dft[0], dft[1], dft[2].T, dft[3].T, _v1(buf, meta, 7), _v2(buf, meta, 8),
+            _v2(buf, meta, 9), _v2(buf, meta, 10), _v2(buf, meta, 11), _v2(buf, meta, 12),
+            _v2(buf, meta, 13), _v2(buf, meta, 14), _v3(buf, meta, 15), _v3(buf, meta, 16),
+            _v2(buf, meta, 17), _v2(buf, meta, 18))
+
+
+@njit(**_JIT)
+def gru_step(address, n_in, buf, bits, meta):
+    """One frame of a GRU layer with a fused input role (as ``lstm_step``); output ``h`` at ``meta[19]``."""
+    x = carray(_pointer_to(address, buf), (n_in,))
+    (wxr, wxi, b_ih, whr, whi, b_hh, cr, ci, gr, gi, cst, zr, zi, ar, ai, xr, xi, xt, gh, gxs, h,
+     work) = _gru_views(buf, meta)
+    _gru_frame(x, x[:0], wxr, wxi, b_ih, whr, whi, b_hh, cr, ci, gr, gi, cst, zr, zi, ar, ai, xr, xi, xt, gh,
+               gxs, h, work, bits)
+    _from_tmajor(h, _v1(buf, meta, 19))
+
+
+@njit(**_JIT)
+def gru_step_init(buf, meta):
+    """The kernel's t-major ``h`` from the natural ``h``."""
+    _to_tmajor(_v1(buf, meta, 19), _v2(buf, meta, 17))
