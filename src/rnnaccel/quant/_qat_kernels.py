@@ -51,27 +51,28 @@ def _q(v, f):
     return c * f[1], ok
 
 
-@njit(inline="always", **_JIT)
-def _pwl(x, breaks, starts, bases, slopes):
-    """PWL value and slope at ``x``; region = searchsorted(breaks, x, right=True), from the uniform
-    segment width, then corrected against the breakpoints themselves (exact)."""
+@njit(**_JIT)
+def _act_rows(src, r0, r1, dst, dd, pwl, f):
+    """Rows r0..r1 of ``src`` (rows, N) through the PWL ``pwl`` and format tuple ``f``: ``dst`` = the
+    rounded value, ``dd`` = d dst / d src (the segment's slope times the output's STE mask).
+
+    The segment is searchsorted(breaks, x, right=True), found from the uniform width and corrected
+    against the breakpoints themselves (exact). Written out here, not as a per-element helper: numba
+    passes the table arrays to a helper with reference counting per call (15x slower)."""
+    breaks, starts, bases, slopes = pwl[0], pwl[1], pwl[2], pwl[3]
     last = breaks.shape[0]
-    w = breaks[1] - breaks[0] if last > 1 else 1.0
-    g = np.floor((x - breaks[0]) / w) + 1.0
-    r = int(min(max(g, 0.0), float(last)))
-    if r > 0 and breaks[r - 1] > x:
-        r -= 1
-    elif r < last and breaks[r] <= x:
-        r += 1
-    return bases[r] + slopes[r] * (x - starts[r]), slopes[r]
-
-
-@njit(inline="always", **_JIT)
-def _act(x, pwl, fmt):
-    """``q_out(PWL(x))``: value and d value / d x (slope times the output's STE mask)."""
-    y, s = _pwl(x, pwl[0], pwl[1], pwl[2], pwl[3])
-    v, ok = _q(y, fmt)
-    return v, s * ok
+    b0 = breaks[0]
+    w = breaks[1] - b0 if last > 1 else 1.0
+    for r in range(r0, r1):
+        for b in range(src.shape[1]):
+            x = src[r, b]
+            g = int(min(max(np.floor((x - b0) / w) + 1.0, 0.0), float(last)))
+            if g > 0 and breaks[g - 1] > x:
+                g -= 1
+            elif g < last and breaks[g] <= x:
+                g += 1
+            v, ok = _q(bases[g] + slopes[g] * (x - starts[g]), f)
+            dst[r, b], dd[r, b] = v, slopes[g] * ok
 
 
 @njit(**_JIT)
@@ -265,56 +266,66 @@ def _hh_bwd(dgh, fx, wr, wi, dar, dai, dxr, dxi, macc, mifft, mfft, dh):
 
 
 @njit(**_JIT)
+def _round_rows(z, r0, r1, f, ok):
+    """Rows r0..r1 of ``z`` rounded in place to format tuple ``f``; STE masks into ``ok``."""
+    for r in range(r0, r1):
+        for b in range(z.shape[1]):
+            z[r, b], ok[r, b] = _q(z[r, b], f)
+
+
+@njit(**_JIT)
+def _mask_rows(dd, ok, r0, r1):
+    for r in range(r0, r1):
+        for b in range(dd.shape[1]):
+            dd[r, b] *= ok[r, b]
+
+
+@njit(**_JIT)
 def lstm_fwd(gx, fx, wr, wi, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
     """LSTM direction (no projection): ``gx`` (T, 4H, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
 
     ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden. ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
-    xr, xi, mfft, macc, mifft) with time first; ``gates``/``dgates`` (T, 4, H, N) hold i, f, g, o and
+    xr, xi, mfft, macc, mifft) with time first; ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
     d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope, ``mc``/``mm`` the cell and
     hidden STE masks."""
     y, c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], \
         sv[6], sv[7]
     xr_all, xi_all, mfft, macc, mifft = sv[8], sv[9], sv[10], sv[11], sv[12]
     steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
-    fa, fs, ft, fc, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[3]), _fmt(fp[4])
+    fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
+    fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h, c = np.zeros((hidden, n)), np.zeros((hidden, n))
-    gh = np.empty((gx.shape[1], n))
+    gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
     ar, ai = np.empty((wr.shape[0], wr.shape[2], n)), np.empty((wr.shape[0], wr.shape[2], n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
+        g_t, d_t = gates[t], dgates[t]
         _hh_fwd(h, fx, wr, wi, ar, ai, gh, xr_all[t], xi_all[t], mfft[t], macc[t], mifft[t])
+        for r in range(4 * hidden):
+            for b in range(n):
+                pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
+        if has_peep:
+            for u in range(hidden):
+                for b in range(n):
+                    pre[u, b] += peep[0, u] * c[u, b]
+                    pre[hidden + u, b] += peep[1, u] * c[u, b]
+        _round_rows(pre, 0, 3 * hidden, fa, oka)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft)
         for u in range(hidden):
             for b in range(n):
-                cp = c[u, b]
-                ri, rf, rg = u, hidden + u, 2 * hidden + u
-                pi = gx[t, ri, b] + (gh[ri, b] + bias[ri])
-                pf = gx[t, rf, b] + (gh[rf, b] + bias[rf])
-                pg = gx[t, rg, b] + (gh[rg, b] + bias[rg])
+                cn, okc = _q(g_t[hidden + u, b] * c[u, b] + g_t[u, b] * g_t[2 * hidden + u, b], fc)
+                c[u, b], c_all[t, u, b], mc_all[t, u, b] = cn, cn, okc
                 if has_peep:
-                    pi += peep[0, u] * cp
-                    pf += peep[1, u] * cp
-                a, ok = _q(pi, fa)
-                v, d = _act(a, sig, fs)
-                gates[t, 0, u, b], dgates[t, 0, u, b] = v, d * ok
-                a, ok = _q(pf, fa)
-                v, d = _act(a, sig, fs)
-                gates[t, 1, u, b], dgates[t, 1, u, b] = v, d * ok
-                a, ok = _q(pg, fa)
-                v, d = _act(a, tanh, ft)
-                gates[t, 2, u, b], dgates[t, 2, u, b] = v, d * ok
-                cn, okc = _q(gates[t, 1, u, b] * cp + gates[t, 0, u, b] * gates[t, 2, u, b], fc)
-                ro = 3 * hidden + u
-                ao = gx[t, ro, b] + (gh[ro, b] + bias[ro])
-                if has_peep:
-                    ao += peep[2, u] * cn
-                a, ok = _q(ao, fa)
-                o, d = _act(a, sig, fs)
-                gates[t, 3, u, b], dgates[t, 3, u, b] = o, d * ok
-                tcv, dtc = _act(cn, tanh, ft)
-                m, okm = _q(o * tcv, fh)
-                c[u, b], h[u, b] = cn, m
-                c_all[t, u, b], y[t, u, b] = cn, m
-                tc_all[t, u, b], dtc_all[t, u, b], mc_all[t, u, b], mm_all[t, u, b] = tcv, dtc, okc, okm
+                    pre[3 * hidden + u, b] += peep[2, u] * cn
+        _round_rows(pre, 3 * hidden, 4 * hidden, fa, oka)
+        _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs)
+        _mask_rows(d_t, oka, 0, 4 * hidden)
+        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh, ft)
+        for u in range(hidden):
+            for b in range(n):
+                m, okm = _q(g_t[3 * hidden + u, b] * tc_all[t, u, b], fh)
+                h[u, b], y[t, u, b], mm_all[t, u, b] = m, m, okm
 
 
 @njit(**_JIT)
@@ -335,17 +346,17 @@ def lstm_bwd(dy, dh_end, dc_end, fx, wr, wi, peep, has_peep, reverse, sv, dgx, d
         for u in range(hidden):
             for b in range(n):
                 cp = 0.0 if first else c_all[tp, u, b]
-                i, f, g, o = gates[t, 0, u, b], gates[t, 1, u, b], gates[t, 2, u, b], gates[t, 3, u, b]
+                i, f, g, o = gates[t, u, b], gates[t, hidden + u, b], gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
                 dm = (dy[t, u, b] + dh[u, b]) * mm_all[t, u, b]
-                dao = dm * tc_all[t, u, b] * dgates[t, 3, u, b]
+                dao = dm * tc_all[t, u, b] * dgates[t, 3 * hidden + u, b]
                 dcn = dc[u, b] + dm * o * dtc_all[t, u, b]
                 if has_peep:
                     dcn += dao * peep[2, u]
                     dpeep[2, u] += dao * c_all[t, u, b]
                 dcell = dcn * mc_all[t, u, b]
-                dai_ = dcell * g * dgates[t, 0, u, b]
-                daf = dcell * cp * dgates[t, 1, u, b]
-                dag = dcell * i * dgates[t, 2, u, b]
+                dai_ = dcell * g * dgates[t, u, b]
+                daf = dcell * cp * dgates[t, hidden + u, b]
+                dag = dcell * i * dgates[t, 2 * hidden + u, b]
                 dcp = dcell * f
                 if has_peep:
                     dcp += dai_ * peep[0, u] + daf * peep[1, u]
@@ -360,7 +371,7 @@ def lstm_bwd(dy, dh_end, dc_end, fx, wr, wi, peep, has_peep, reverse, sv, dgx, d
 
 @njit(**_JIT)
 def gru_fwd(gx, fx, wr, wi, bias, fp, sig, tanh, reverse, sv):
-    """GRU direction: ``gx`` (T, 3H, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4, H, N):
+    """GRU direction: ``gx`` (T, 3H, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4H, N):
     r, z, n, q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xr, xi,
     mfft, macc, mifft)."""
     y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
@@ -368,25 +379,29 @@ def gru_fwd(gx, fx, wr, wi, bias, fp, sig, tanh, reverse, sv):
     steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h = np.zeros((hidden, n))
-    gh = np.empty((gx.shape[1], n))
+    gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
     ar, ai = np.empty((wr.shape[0], wr.shape[2], n)), np.empty((wr.shape[0], wr.shape[2], n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
+        g_t, d_t = gates[t], dgates[t]
         _hh_fwd(h, fx, wr, wi, ar, ai, gh, xr_all[t], xi_all[t], mfft[t], macc[t], mifft[t])
-        for u in range(hidden):
-            ru, zu, nu = u, hidden + u, 2 * hidden + u
+        for r in range(2 * hidden):
             for b in range(n):
-                a, ok = _q(gx[t, ru, b] + (gh[ru, b] + bias[ru]), fa)
-                r, d = _act(a, sig, fs)
-                gates[t, 0, u, b], dgates[t, 0, u, b] = r, d * ok
-                a, ok = _q(gx[t, zu, b] + (gh[zu, b] + bias[zu]), fa)
-                z, d = _act(a, sig, fs)
-                gates[t, 1, u, b], dgates[t, 1, u, b] = z, d * ok
-                hn, okn = _q(gh[nu, b] + bias[nu], fa)
-                a, ok = _q(gx[t, nu, b] + r * hn, fa)
-                nv, d = _act(a, tanh, ft)
-                gates[t, 2, u, b], dgates[t, 2, u, b] = nv, d * ok
-                gates[t, 3, u, b], dgates[t, 3, u, b] = hn, okn
+                pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
+        for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
+            for b in range(n):
+                g_t[hidden + r, b], d_t[hidden + r, b] = _q(gh[r, b] + bias[r], fa)
+        _round_rows(pre, 0, 2 * hidden, fa, oka)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs)
+        for u in range(hidden):
+            for b in range(n):
+                pre[2 * hidden + u, b] = gx[t, 2 * hidden + u, b] + g_t[u, b] * g_t[3 * hidden + u, b]
+        _round_rows(pre, 2 * hidden, 3 * hidden, fa, oka)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft)
+        _mask_rows(d_t, oka, 0, 3 * hidden)
+        for u in range(hidden):
+            for b in range(n):
+                nv, z = g_t[2 * hidden + u, b], g_t[hidden + u, b]
                 hv, okh = _q(nv + z * (h[u, b] - nv), fh)
                 h[u, b], y[t, u, b], mh_all[t, u, b] = hv, hv, okh
 
@@ -408,15 +423,15 @@ def gru_bwd(dy, dh_end, fx, wr, wi, reverse, sv, dgx, dgh, dar_all, dai_all):
         for u in range(hidden):
             for b in range(n):
                 hp = 0.0 if first else y[tp, u, b]
-                r, z, nv, hn = gates[t, 0, u, b], gates[t, 1, u, b], gates[t, 2, u, b], gates[t, 3, u, b]
+                r, z, nv, hn = gates[t, u, b], gates[t, hidden + u, b], gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
                 dhv = (dy[t, u, b] + dh[u, b]) * mh_all[t, u, b]
-                dan = dhv * (1.0 - z) * dgates[t, 2, u, b]
-                daz = dhv * (hp - nv) * dgates[t, 1, u, b]
-                dar_ = dan * hn * dgates[t, 0, u, b]
+                dan = dhv * (1.0 - z) * dgates[t, 2 * hidden + u, b]
+                daz = dhv * (hp - nv) * dgates[t, hidden + u, b]
+                dar_ = dan * hn * dgates[t, u, b]
                 dh[u, b] = dhv * z
                 dgx[t, u, b], dgx[t, hidden + u, b], dgx[t, 2 * hidden + u, b] = dar_, daz, dan
                 dgh[t, u, b], dgh[t, hidden + u, b] = dar_, daz
-                dgh[t, 2 * hidden + u, b] = dan * r * dgates[t, 3, u, b]
+                dgh[t, 2 * hidden + u, b] = dan * r * dgates[t, 3 * hidden + u, b]
         _hh_bwd(dgh[t], fx, wr, wi, dar_all[t], dai_all[t], dxr, dxi, macc[t], mifft[t], mfft[t], dhp)
         for u in range(hidden):
             for b in range(n):

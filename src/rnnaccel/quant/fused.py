@@ -229,7 +229,7 @@ class _LSTMRec(torch.autograd.Function):
         steps, n, gates = gx.shape
         hidden = gates // 4
         shape = (steps, hidden, n)
-        sv = (np.empty(shape), np.empty(shape), np.empty((steps, 4, hidden, n)), np.empty((steps, 4, hidden, n)),
+        sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
               np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
               *_rec_buffers(steps, n, hidden, wr, tab))
         _kernels().lstm_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), _np(peep), has_peep, tab.cell,
@@ -270,7 +270,7 @@ class _GRURec(torch.autograd.Function):
         steps, n, gates = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
-        sv = (np.empty(shape), np.empty((steps, 4, hidden, n)), np.empty((steps, 4, hidden, n)), np.empty(shape),
+        sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)), np.empty(shape),
               *_rec_buffers(steps, n, hidden, wr, tab))
         _kernels().gru_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), tab.cell, tab.sig, tab.tanh,
                            reverse, sv)
