@@ -8,7 +8,12 @@ Backward: the straight-through estimator of :class:`rnnaccel.quant.fakequant._Fa
 gradient passes a rounding unchanged and stops where a SAT format clamped; the forward stores that
 mask), the PWL's own slope, and the transposes of the FFT butterflies and the frequency-domain MACs.
 
-Arrays keep the batch innermost (``(rows, N)``), so the loops over it vectorize. A format is a float64
+Arrays keep the batch innermost, so the loops over it vectorize. Frequency-domain arrays are
+bin-major with re and im stacked, ``(k/2+1, 2 rows, T, B)`` (input bins X: 2q rows, accumulators A:
+2p rows), so the MACs are one real batched matmul with ``W2[f] = [[Wr, -Wi], [Wi, Wr]]`` and the
+weight gradient is one ``bmm`` over all steps without a copy; ``t`` indexes their time axis.
+On DC and Nyquist (``real[f]``) Wi and the bins' imaginary parts are exactly 0 (fft.py, roles.py), so
+the MACs there skip the zero blocks. A format is a float64
 row ``(2**frac, lsb, code_min, code_max, rounding (0 TRN, 1 RND, 2 RND_CONV), saturate, 2**bits)``,
 unpacked to a tuple of scalars before the loops.
 FFT tables: bit reversal ``rev`` (k,), butterfly ``tops``/``bots`` (stages, k/2) and stored twiddles
@@ -119,12 +124,12 @@ def _stages_bwd(gre, gim, tops, bots, twr, twi, mask):
 
 
 @njit(**_JIT)
-def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xr, xi, mask):
-    """Input blocks of ``x`` (in, N) -> bins ``xr``/``xi`` (q, k/2+1, N); ``mask`` (q, S, 2, k, N)."""
+def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xs, t, mask):
+    """Input blocks of ``x`` (in, B) -> bins ``xs[:, :, t]`` (nb, 2q, T, B); ``mask`` (q, S, 2, k, B)."""
     k, n, width = rev.shape[0], x.shape[1], x.shape[0]
-    nb, fq = xr.shape[1], _fmt(fmt)
+    nb, q, fq = xs.shape[0], xs.shape[1] // 2, _fmt(fmt)
     re, im = np.empty((k, n)), np.empty((k, n))
-    for j in range(xr.shape[0]):
+    for j in range(q):
         for i in range(k):
             src = j * k + rev[i]
             for b in range(n):
@@ -133,21 +138,21 @@ def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xr, xi, mask):
         _stages_fwd(re, im, tops, bots, twr, twi, fq, mask[j])
         for f in range(nb):
             for b in range(n):
-                xr[j, f, b] = re[f, b]
-                xi[j, f, b] = im[f, b]
+                xs[f, j, t, b] = re[f, b]
+                xs[f, q + j, t, b] = im[f, b]
 
 
 @njit(**_JIT)
-def fft_bwd(dxr, dxi, rev, tops, bots, twr, twi, mask, dx):
-    """Gradient of :func:`fft_fwd`: bins (q, k/2+1, N) -> ``dx`` (in, N) (overwritten)."""
+def fft_bwd(dxs, t, rev, tops, bots, twr, twi, mask, dx):
+    """Gradient of :func:`fft_fwd`: bins ``dxs[:, :, t]`` -> ``dx`` (in, B) (overwritten)."""
     k, n, width = rev.shape[0], dx.shape[1], dx.shape[0]
-    nb = dxr.shape[1]
+    nb, q = dxs.shape[0], dxs.shape[1] // 2
     gre, gim = np.empty((k, n)), np.empty((k, n))
-    for j in range(dxr.shape[0]):
+    for j in range(q):
         for i in range(k):
             for b in range(n):
-                gre[i, b] = dxr[j, i, b] if i < nb else 0.0
-                gim[i, b] = dxi[j, i, b] if i < nb else 0.0
+                gre[i, b] = dxs[i, j, t, b] if i < nb else 0.0
+                gim[i, b] = dxs[i, q + j, t, b] if i < nb else 0.0
         _stages_bwd(gre, gim, tops, bots, twr, twi, mask[j])
         for i in range(k):
             dst = j * k + rev[i]
@@ -157,28 +162,24 @@ def fft_bwd(dxr, dxi, rev, tops, bots, twr, twi, mask, dx):
 
 
 @njit(**_JIT)
-def ifft_fwd(ar, ai, rev, tops, bots, twr, twi, facc, fifft, y, macc, mask):
-    """Accumulators (p, k/2+1, N) -> rounded to ``facc`` -> IFFT stages (``fifft``) / k -> ``y`` (out, N).
-
-    ``macc`` (2, p, k/2+1, N), ``mask`` (p, S, 2, k, N); ``ar``/``ai`` are rounded in place."""
+def ifft_fwd(acc, ta, rev, tops, bots, twr, twi, facc, fifft, macc, tm, mask, y):
+    """Accumulators ``acc[:, :, ta]`` (nb, 2p, ., B) rounded in place to ``facc`` (STE masks in
+    ``macc[:, :, tm]``) -> IFFT stages (``fifft``, masks ``mask`` (p, S, 2, k, B)) / k -> ``y`` (out, B)."""
     k, n, out = rev.shape[0], y.shape[1], y.shape[0]
-    nb, fa, fi = ar.shape[1], _fmt(facc), _fmt(fifft)
-    zr, zi = np.empty((k, n)), np.empty((k, n))
+    nb, p, fa, fi = acc.shape[0], acc.shape[1] // 2, _fmt(facc), _fmt(fifft)
     re, im = np.empty((k, n)), np.empty((k, n))
-    for i in range(ar.shape[0]):
-        for f in range(nb):
+    for f in range(nb):
+        for i in range(2 * p):
             for b in range(n):
-                ar[i, f, b], macc[0, i, f, b] = _q(ar[i, f, b], fa)
-                ai[i, f, b], macc[1, i, f, b] = _q(ai[i, f, b], fa)
-        for f in range(k):  # conj of the Hermitian spectrum (fft.hermitian_conj)
+                acc[f, i, ta, b], macc[f, i, tm, b] = _q(acc[f, i, ta, b], fa)
+    for i in range(p):
+        for m in range(k):  # bit reversal of the conjugated Hermitian spectrum (fft.hermitian_conj)
+            f = rev[m]
             for b in range(n):
                 if f < nb:
-                    zr[f, b], zi[f, b] = ar[i, f, b], -ai[i, f, b]
+                    re[m, b], im[m, b] = acc[f, i, ta, b], -acc[f, p + i, ta, b]
                 else:
-                    zr[f, b], zi[f, b] = ar[i, k - f, b], ai[i, k - f, b]
-        for m in range(k):
-            for b in range(n):
-                re[m, b], im[m, b] = zr[rev[m], b], zi[rev[m], b]
+                    re[m, b], im[m, b] = acc[k - f, i, ta, b], acc[k - f, p + i, ta, b]
         _stages_fwd(re, im, tops, bots, twr, twi, fi, mask[i])
         for m in range(k):
             row = i * k + m
@@ -188,81 +189,111 @@ def ifft_fwd(ar, ai, rev, tops, bots, twr, twi, facc, fifft, y, macc, mask):
 
 
 @njit(**_JIT)
-def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, mask, dar, dai):
-    """Gradient of :func:`ifft_fwd`: ``dy`` (out, N) -> ``dar``/``dai`` (p, k/2+1, N) (overwritten)."""
+def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, tm, mask, dacc, ta):
+    """Gradient of :func:`ifft_fwd`: ``dy`` (out, B) -> ``dacc[:, :, ta]`` (overwritten)."""
     k, n, out = rev.shape[0], dy.shape[1], dy.shape[0]
-    nb = dar.shape[1]
+    nb, p = dacc.shape[0], dacc.shape[1] // 2
     gre, gim = np.empty((k, n)), np.empty((k, n))
-    dzr, dzi = np.empty((k, n)), np.empty((k, n))
-    for i in range(dar.shape[0]):
+    for i in range(p):
         for m in range(k):
             row = i * k + m
             for b in range(n):
                 gre[m, b] = dy[row, b] / k if row < out else 0.0
                 gim[m, b] = 0.0
         _stages_bwd(gre, gim, tops, bots, twr, twi, mask[i])
+        for f in range(nb):
+            for b in range(n):
+                dacc[f, i, ta, b] = 0.0
+                dacc[f, p + i, ta, b] = 0.0
         for m in range(k):
+            f = rev[m]
             for b in range(n):
-                dzr[rev[m], b], dzi[rev[m], b] = gre[m, b], gim[m, b]
-        for f in range(nb):
+                if f < nb:
+                    dacc[f, i, ta, b] += gre[m, b]
+                    dacc[f, p + i, ta, b] -= gim[m, b]
+                else:
+                    dacc[k - f, i, ta, b] += gre[m, b]
+                    dacc[k - f, p + i, ta, b] += gim[m, b]
+    for f in range(nb):
+        for i in range(2 * p):
             for b in range(n):
-                dar[i, f, b], dai[i, f, b] = dzr[f, b], -dzi[f, b]
-        for f in range(nb, k):
-            for b in range(n):
-                dar[i, k - f, b] += dzr[f, b]
-                dai[i, k - f, b] += dzi[f, b]
-        for f in range(nb):
-            for b in range(n):
-                dar[i, f, b] *= macc[0, i, f, b]
-                dai[i, f, b] *= macc[1, i, f, b]
+                dacc[f, i, ta, b] *= macc[f, i, tm, b]
 
 
 @njit(**_JIT)
-def mac_fwd(xr, xi, wr, wi, ar, ai):
-    """``A_i = sum_j W_ij X_j`` per bin (complex): X (q, nb, N), W (p, q, nb) -> A (p, nb, N)."""
-    n = xr.shape[2]
-    ar[:] = 0.0
-    ai[:] = 0.0
-    for i in range(wr.shape[0]):
-        for j in range(wr.shape[1]):
-            for f in range(wr.shape[2]):
-                a, c = wr[i, j, f], wi[i, j, f]
+def mac_fwd(xs, tx, w2, real, acc, ta):
+    """``acc[f, :, ta] = W2[f] @ xs[f, :, tx]`` per bin (the complex MACs as one real matmul)."""
+    nb, rows, n = w2.shape[0], w2.shape[1], xs.shape[3]
+    p, q = rows // 2, w2.shape[2] // 2
+    for f in range(nb):
+        ro, co = (p, q) if real[f] else (rows, 2 * q)
+        for i in range(rows):
+            for b in range(n):
+                acc[f, i, ta, b] = 0.0
+        for i in range(ro):
+            for j in range(co):
+                w = w2[f, i, j]
                 for b in range(n):
-                    ar[i, f, b] += xr[j, f, b] * a - xi[j, f, b] * c
-                    ai[i, f, b] += xi[j, f, b] * a + xr[j, f, b] * c
+                    acc[f, i, ta, b] += w * xs[f, j, tx, b]
 
 
 @njit(**_JIT)
-def mac_bwd(dar, dai, wr, wi, dxr, dxi):
-    """Gradient of :func:`mac_fwd` with respect to X (overwritten)."""
-    n = dar.shape[2]
-    dxr[:] = 0.0
-    dxi[:] = 0.0
-    for i in range(wr.shape[0]):
-        for j in range(wr.shape[1]):
-            for f in range(wr.shape[2]):
-                a, c = wr[i, j, f], wi[i, j, f]
+def mac_bwd(dacc, ta, w2, real, dxs, tx):
+    """Gradient of :func:`mac_fwd` with respect to the bins: ``dxs[f, :, tx] = W2[f]^T dacc[f, :, ta]``."""
+    nb, rows, n = w2.shape[0], w2.shape[1], dacc.shape[3]
+    p, q = rows // 2, w2.shape[2] // 2
+    for f in range(nb):
+        ro, co = (p, q) if real[f] else (rows, 2 * q)
+        for j in range(2 * q):
+            for b in range(n):
+                dxs[f, j, tx, b] = 0.0
+        for i in range(ro):
+            for j in range(co):
+                w = w2[f, i, j]
                 for b in range(n):
-                    dxr[j, f, b] += dar[i, f, b] * a + dai[i, f, b] * c
-                    dxi[j, f, b] += dai[i, f, b] * a - dar[i, f, b] * c
+                    dxs[f, j, tx, b] += w * dacc[f, i, ta, b]
 
 
 @njit(**_JIT)
-def _hh_fwd(h, fx, wr, wi, ar, ai, gh, xr, xi, mfft, macc, mifft):
-    """The recurrent circulant role on h (in, N) -> ``gh`` (out, N), saving bins and masks."""
-    rev, tops, bots, twr, twi = fx[0], fx[1], fx[2], fx[3], fx[4]
-    fft_fwd(h, rev, tops, bots, twr, twi, fx[5], xr, xi, mfft)
-    mac_fwd(xr, xi, wr, wi, ar, ai)
-    ifft_fwd(ar, ai, rev, tops, bots, twr, twi, fx[6], fx[7], gh, macc, mifft)
+def role_fwd_in(x, fx, xs, mfft):
+    """Input half of a role for all steps: x (T, in, B) -> bins ``xs`` (nb, 2q, T, B)."""
+    for t in range(x.shape[0]):
+        fft_fwd(x[t], fx[0], fx[1], fx[2], fx[3], fx[4], fx[5], xs, t, mfft[t])
 
 
 @njit(**_JIT)
-def _hh_bwd(dgh, fx, wr, wi, dar, dai, dxr, dxi, macc, mifft, mfft, dh):
-    """Gradient of :func:`_hh_fwd`: ``dar``/``dai`` (kept for dW) and ``dh`` (overwritten)."""
-    rev, tops, bots, twr, twi = fx[0], fx[1], fx[2], fx[3], fx[4]
-    ifft_bwd(dgh, rev, tops, bots, twr, twi, macc, mifft, dar, dai)
-    mac_bwd(dar, dai, wr, wi, dxr, dxi)
-    fft_bwd(dxr, dxi, rev, tops, bots, twr, twi, mfft, dh)
+def role_fwd_out(acc, fx, macc, mifft, y):
+    """Output half for all steps: accumulators (nb, 2p, T, B) -> y (T, out, B) (no bias)."""
+    for t in range(y.shape[0]):
+        ifft_fwd(acc, t, fx[0], fx[1], fx[2], fx[3], fx[4], fx[6], fx[7], macc, t, mifft[t], y[t])
+
+
+@njit(**_JIT)
+def role_bwd_out(dy, fx, macc, mifft, dacc):
+    for t in range(dy.shape[0]):
+        ifft_bwd(dy[t], fx[0], fx[1], fx[2], fx[3], fx[4], macc, t, mifft[t], dacc, t)
+
+
+@njit(**_JIT)
+def role_bwd_in(dxs, fx, mfft, dx):
+    for t in range(dx.shape[0]):
+        fft_bwd(dxs, t, fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dx[t])
+
+
+@njit(**_JIT)
+def _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t):
+    """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, saving bins and masks."""
+    fft_fwd(h, fx[0], fx[1], fx[2], fx[3], fx[4], fx[5], xs, t, mfft[t])
+    mac_fwd(xs, t, w2, real, acc, 0)
+    ifft_fwd(acc, 0, fx[0], fx[1], fx[2], fx[3], fx[4], fx[6], fx[7], macc, t, mifft[t], gh)
+
+
+@njit(**_JIT)
+def _hh_bwd(dgh, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dh):
+    """Gradient of :func:`_hh_fwd`: ``dacc[:, :, t]`` (kept for dW) and ``dh`` (overwritten)."""
+    ifft_bwd(dgh, fx[0], fx[1], fx[2], fx[3], fx[4], macc, t, mifft[t], dacc, t)
+    mac_bwd(dacc, t, w2, real, dxs, 0)
+    fft_bwd(dxs, 0, fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dh)
 
 
 @njit(**_JIT)
@@ -281,26 +312,26 @@ def _mask_rows(dd, ok, r0, r1):
 
 
 @njit(**_JIT)
-def lstm_fwd(gx, fx, wr, wi, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
+def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
     """LSTM direction (no projection): ``gx`` (T, 4H, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
 
     ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden. ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
-    xr, xi, mfft, macc, mifft) with time first; ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
+    xs, mfft, macc, mifft) with time first (``xs``, ``macc`` bin-major); ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
     d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope, ``mc``/``mm`` the cell and
     hidden STE masks."""
     y, c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], \
         sv[6], sv[7]
-    xr_all, xi_all, mfft, macc, mifft = sv[8], sv[9], sv[10], sv[11], sv[12]
+    xs, mfft, macc, mifft = sv[8], sv[9], sv[10], sv[11]
     steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
     fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h, c = np.zeros((hidden, n)), np.zeros((hidden, n))
     gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
-    ar, ai = np.empty((wr.shape[0], wr.shape[2], n)), np.empty((wr.shape[0], wr.shape[2], n))
+    acc = np.empty((w2.shape[0], w2.shape[1], 1, n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         g_t, d_t = gates[t], dgates[t]
-        _hh_fwd(h, fx, wr, wi, ar, ai, gh, xr_all[t], xi_all[t], mfft[t], macc[t], mifft[t])
+        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
         for r in range(4 * hidden):
             for b in range(n):
                 pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
@@ -329,15 +360,15 @@ def lstm_fwd(gx, fx, wr, wi, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
 
 
 @njit(**_JIT)
-def lstm_bwd(dy, dh_end, dc_end, fx, wr, wi, peep, has_peep, reverse, sv, dgx, dar_all, dai_all, dpeep):
+def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx, dacc, dpeep):
     """Gradient of :func:`lstm_fwd`: ``dy`` (T, H, N) and the final states' gradients -> ``dgx``
-    (T, 4H, N) (= the recurrent role's output gradient), ``dar_all``/``dai_all`` (T, p, nb, N) for
-    the recurrent weights, ``dpeep`` (3, H) (accumulated)."""
+    (T, 4H, N) (= the recurrent role's output gradient), ``dacc`` (nb, 2p, T, N) for the recurrent
+    weights, ``dpeep`` (3, H) (accumulated)."""
     c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7]
-    mfft, macc, mifft = sv[10], sv[11], sv[12]
+    mfft, macc, mifft = sv[9], sv[10], sv[11]
     steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
     dh, dc = dh_end.copy(), dc_end.copy()
-    dxr, dxi = np.empty((wr.shape[1], wr.shape[2], n)), np.empty((wr.shape[1], wr.shape[2], n))
+    dxs = np.empty((w2.shape[0], w2.shape[2], 1, n))
     dhp = np.empty((hidden, n))
     for s in range(steps - 1, -1, -1):
         t = steps - 1 - s if reverse else s
@@ -346,7 +377,8 @@ def lstm_bwd(dy, dh_end, dc_end, fx, wr, wi, peep, has_peep, reverse, sv, dgx, d
         for u in range(hidden):
             for b in range(n):
                 cp = 0.0 if first else c_all[tp, u, b]
-                i, f, g, o = gates[t, u, b], gates[t, hidden + u, b], gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
+                i, f = gates[t, u, b], gates[t, hidden + u, b]
+                g, o = gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
                 dm = (dy[t, u, b] + dh[u, b]) * mm_all[t, u, b]
                 dao = dm * tc_all[t, u, b] * dgates[t, 3 * hidden + u, b]
                 dcn = dc[u, b] + dm * o * dtc_all[t, u, b]
@@ -365,26 +397,26 @@ def lstm_bwd(dy, dh_end, dc_end, fx, wr, wi, peep, has_peep, reverse, sv, dgx, d
                 dc[u, b] = dcp
                 dgx[t, u, b], dgx[t, hidden + u, b] = dai_, daf
                 dgx[t, 2 * hidden + u, b], dgx[t, 3 * hidden + u, b] = dag, dao
-        _hh_bwd(dgx[t], fx, wr, wi, dar_all[t], dai_all[t], dxr, dxi, macc[t], mifft[t], mfft[t], dhp)
+        _hh_bwd(dgx[t], fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
         dh[:] = dhp
 
 
 @njit(**_JIT)
-def gru_fwd(gx, fx, wr, wi, bias, fp, sig, tanh, reverse, sv):
+def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
     """GRU direction: ``gx`` (T, 3H, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4H, N):
-    r, z, n, q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xr, xi,
+    r, z, n, q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs,
     mfft, macc, mifft)."""
     y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
-    xr_all, xi_all, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7], sv[8]
+    xs, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
     steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h = np.zeros((hidden, n))
     gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
-    ar, ai = np.empty((wr.shape[0], wr.shape[2], n)), np.empty((wr.shape[0], wr.shape[2], n))
+    acc = np.empty((w2.shape[0], w2.shape[1], 1, n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         g_t, d_t = gates[t], dgates[t]
-        _hh_fwd(h, fx, wr, wi, ar, ai, gh, xr_all[t], xi_all[t], mfft[t], macc[t], mifft[t])
+        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
         for r in range(2 * hidden):
             for b in range(n):
                 pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
@@ -407,14 +439,14 @@ def gru_fwd(gx, fx, wr, wi, bias, fp, sig, tanh, reverse, sv):
 
 
 @njit(**_JIT)
-def gru_bwd(dy, dh_end, fx, wr, wi, reverse, sv, dgx, dgh, dar_all, dai_all):
+def gru_bwd(dy, dh_end, fx, w2, real, reverse, sv, dgx, dgh, dacc):
     """Gradient of :func:`gru_fwd`: -> ``dgx`` (T, 3H, N), ``dgh`` (T, 3H, N) (the recurrent role's
-    output gradient, for its bias), ``dar_all``/``dai_all`` (T, p, nb, N)."""
+    output gradient, for its bias), ``dacc`` (nb, 2p, T, N)."""
     y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
-    mfft, macc, mifft = sv[6], sv[7], sv[8]
+    mfft, macc, mifft = sv[5], sv[6], sv[7]
     steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
     dh = dh_end.copy()
-    dxr, dxi = np.empty((wr.shape[1], wr.shape[2], n)), np.empty((wr.shape[1], wr.shape[2], n))
+    dxs = np.empty((w2.shape[0], w2.shape[2], 1, n))
     dhp = np.empty((hidden, n))
     for s in range(steps - 1, -1, -1):
         t = steps - 1 - s if reverse else s
@@ -423,7 +455,8 @@ def gru_bwd(dy, dh_end, fx, wr, wi, reverse, sv, dgx, dgh, dar_all, dai_all):
         for u in range(hidden):
             for b in range(n):
                 hp = 0.0 if first else y[tp, u, b]
-                r, z, nv, hn = gates[t, u, b], gates[t, hidden + u, b], gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
+                r, z = gates[t, u, b], gates[t, hidden + u, b]
+                nv, hn = gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
                 dhv = (dy[t, u, b] + dh[u, b]) * mh_all[t, u, b]
                 dan = dhv * (1.0 - z) * dgates[t, 2 * hidden + u, b]
                 daz = dhv * (hp - nv) * dgates[t, hidden + u, b]
@@ -432,7 +465,7 @@ def gru_bwd(dy, dh_end, fx, wr, wi, reverse, sv, dgx, dgh, dar_all, dai_all):
                 dgx[t, u, b], dgx[t, hidden + u, b], dgx[t, 2 * hidden + u, b] = dar_, daz, dan
                 dgh[t, u, b], dgh[t, hidden + u, b] = dar_, daz
                 dgh[t, 2 * hidden + u, b] = dan * r * dgates[t, 3 * hidden + u, b]
-        _hh_bwd(dgh[t], fx, wr, wi, dar_all[t], dai_all[t], dxr, dxi, macc[t], mifft[t], mfft[t], dhp)
+        _hh_bwd(dgh[t], fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] += dhp[u, b]

@@ -33,7 +33,7 @@ from rnnaccel.quant.fft import FFTPlan, check_fft_size
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding
 from rnnaccel.quant.roles import QuantContext, quantized_freq_weight
 
-__all__ = ["FusedTables", "circ_role", "fused_reason", "gru_direction", "gru_recurrence", "lstm_direction",
+__all__ = ["FusedTables", "circ_role", "complex_weight", "fused_reason", "gru_direction", "gru_recurrence", "lstm_direction",
            "lstm_recurrence"]
 
 _MODE = {Rounding.TRN: 0.0, Rounding.RND: 1.0, Rounding.RND_CONV: 2.0}
@@ -92,6 +92,7 @@ class FusedTables:
 
     k: int
     fx: tuple  # rev, tops, bots, twr, twi, fft fmt, freq_acc fmt, ifft fmt
+    real: np.ndarray  # uint8 (k/2+1,): 1 on DC and Nyquist, whose Wi and imaginary bins are exactly 0
     cell: np.ndarray  # format rows: gate_acc, sigmoid, tanh, cell (or hidden again), hidden
     sig: tuple
     tanh: tuple
@@ -112,7 +113,10 @@ class FusedTables:
         cell_fmt = config.cell or config.hidden
         cell = np.stack([_fmt_row(f) for f in (config.gate_acc, config.sigmoid, config.tanh, cell_fmt,
                                                config.hidden)])
-        return cls(k, fx, cell, _pwl_tables(config.sigmoid_pwl), _pwl_tables(config.tanh_pwl))
+        real = np.zeros(k // 2 + 1, np.uint8)
+        real[0] = 1
+        real[-1] |= k % 2 == 0
+        return cls(k, fx, real, cell, _pwl_tables(config.sigmoid_pwl), _pwl_tables(config.tanh_pwl))
 
     @property
     def stages(self) -> int:
@@ -123,88 +127,16 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def _complex_weight(wr: Tensor, wi: Tensor) -> Tensor:
-    """Per bin f the real (2p, 2q) matrix [[Wr, -Wi], [Wi, Wr]] of the complex MAC: (nb, 2p, 2q)."""
+def complex_weight(wr: Tensor, wi: Tensor) -> Tensor:
+    """Per bin f the real (2p, 2q) matrix [[Wr, -Wi], [Wi, Wr]] of the complex MACs: (nb, 2p, 2q)
+    (differentiable: autograd takes dW2 back to Wr and Wi)."""
     r, i = wr.permute(2, 0, 1), wi.permute(2, 0, 1)
-    return torch.cat([torch.cat([r, -i], 2), torch.cat([i, r], 2)], 1)
-
-
-def _weight_grad(dar: Tensor, dai: Tensor, xr: Tensor, xi: Tensor) -> tuple[Tensor, Tensor]:
-    """dWr, dWi (p, q, nb) from accumulator gradients (p, nb, M) and bins (q, nb, M)."""
-    da = torch.cat([dar, dai], 0).permute(1, 0, 2)  # (nb, 2p, M)
-    x = torch.cat([xr, xi], 0).permute(1, 2, 0)  # (nb, M, 2q)
-    g = torch.bmm(da, x)  # (nb, 2p, 2q): [[dAr Xr, dAr Xi], [dAi Xr, dAi Xi]]
-    p, q = dar.shape[0], xr.shape[0]
-    dwr = g[:, :p, :q] + g[:, p:, q:]
-    dwi = g[:, p:, :q] - g[:, :p, q:]
-    return dwr.permute(1, 2, 0), dwi.permute(1, 2, 0)
-
-
-class _CircRole(torch.autograd.Function):
-    """Exact ``W x`` of a circulant role (no bias) on rows x (M, in) -> (M, out): roles._circulant_role."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, wr: Tensor, wi: Tensor, tab: FusedTables, out_features: int) -> Tensor:
-        kern, (rev, tops, bots, twr, twi, ffft, facc, fifft) = _kernels(), tab.fx
-        p, q, nb = wr.shape
-        m = x.shape[0]
-        xt = np.ascontiguousarray(_np(x).T)
-        xr, xi = np.empty((q, nb, m)), np.empty((q, nb, m))
-        mfft = np.empty((q, tab.stages, 2, tab.k, m), np.uint8)
-        kern.fft_fwd(xt, rev, tops, bots, twr, twi, ffft, xr, xi, mfft)
-        xr_t, xi_t = torch.from_numpy(xr), torch.from_numpy(xi)
-        a = torch.bmm(_complex_weight(wr.detach(), wi.detach()), torch.cat([xr_t, xi_t], 0).permute(1, 0, 2))
-        a = a.permute(1, 0, 2)  # (2p, nb, M)
-        ar, ai = np.ascontiguousarray(a[:p].numpy()), np.ascontiguousarray(a[p:].numpy())
-        y = np.empty((out_features, m))
-        macc = np.empty((2, p, nb, m), np.uint8)
-        mifft = np.empty((p, tab.stages, 2, tab.k, m), np.uint8)
-        kern.ifft_fwd(ar, ai, rev, tops, bots, twr, twi, facc, fifft, y, macc, mifft)
-        ctx.save_for_backward(wr, wi)
-        ctx.saved = (xr_t, xi_t, mfft, macc, mifft, tab, x.shape[1])
-        return torch.from_numpy(y).T
-
-    @staticmethod
-    def backward(ctx, dy: Tensor):  # type: ignore[override]
-        kern = _kernels()
-        wr, wi = ctx.saved_tensors
-        xr, xi, mfft, macc, mifft, tab, width = ctx.saved
-        rev, tops, bots, twr, twi = tab.fx[:5]
-        p, q, nb = wr.shape
-        m = dy.shape[0]
-        dar, dai = np.empty((p, nb, m)), np.empty((p, nb, m))
-        kern.ifft_bwd(np.ascontiguousarray(_np(dy).T), rev, tops, bots, twr, twi, macc, mifft, dar, dai)
-        dar_t, dai_t = torch.from_numpy(dar), torch.from_numpy(dai)
-        dwr, dwi = _weight_grad(dar_t, dai_t, xr, xi)
-        dx = None
-        if ctx.needs_input_grad[0]:
-            w2 = _complex_weight(wr.detach(), wi.detach())
-            dxx = torch.bmm(w2.transpose(1, 2), torch.cat([dar_t, dai_t], 0).permute(1, 0, 2)).permute(1, 0, 2)
-            dxt = np.empty((width, m))
-            kern.fft_bwd(np.ascontiguousarray(dxx[:q].numpy()), np.ascontiguousarray(dxx[q:].numpy()),
-                         rev, tops, bots, twr, twi, mfft, dxt)
-            dx = torch.from_numpy(dxt).T
-        return dx, dwr, dwi, None, None
-
-
-def circ_role(x: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
-    """``W x + b`` of a quantized circulant role on (..., in) float64 (the value of roles._circulant_role)."""
-    lead = x.shape[:-1]
-    y = _CircRole.apply(x.reshape(-1, x.shape[-1]), wr, wi, tab, out_features)
-    return y.reshape(*lead, out_features) + bias
-
-
-def _rec_buffers(steps: int, n: int, hidden: int, wr: Tensor, tab: FusedTables) -> tuple:
-    p, q, nb = wr.shape
-    return (np.empty((steps, q, nb, n)), np.empty((steps, q, nb, n)),
-            np.empty((steps, q, tab.stages, 2, tab.k, n), np.uint8),
-            np.empty((steps, 2, p, nb, n), np.uint8),
-            np.empty((steps, p, tab.stages, 2, tab.k, n), np.uint8))
+    return torch.cat([torch.cat([r, -i], 2), torch.cat([i, r], 2)], 1).contiguous()
 
 
 def _tmajor(x: Tensor) -> np.ndarray:
     """(T, B, n) -> (T, n, B) contiguous numpy (batch innermost)."""
-    return np.ascontiguousarray(x.detach().numpy().transpose(0, 2, 1))
+    return x.detach().permute(0, 2, 1).contiguous().numpy()
 
 
 def _natural(a: np.ndarray) -> Tensor:
@@ -212,29 +144,82 @@ def _natural(a: np.ndarray) -> Tensor:
     return torch.from_numpy(a).permute(0, 2, 1).contiguous()
 
 
-def _rec_weight_grads(dar: np.ndarray, dai: np.ndarray, xr: np.ndarray, xi: np.ndarray) -> tuple[Tensor, Tensor]:
-    """Recurrent dW from (T, p, nb, B) gradients and (T, q, nb, B) bins: one bmm over all steps."""
-    def flat(a: np.ndarray) -> Tensor:  # (T, r, nb, B) -> (r, nb, T*B)
-        return torch.from_numpy(a).permute(1, 2, 0, 3).reshape(a.shape[1], a.shape[2], -1)
+def _stage_masks(steps: int, blocks: int, tab: FusedTables, n: int) -> np.ndarray:
+    return np.empty((steps, blocks, tab.stages, 2, tab.k, n), np.uint8)
 
-    return _weight_grad(flat(dar), flat(dai), flat(xr), flat(xi))
+
+def _flat(a: np.ndarray) -> Tensor:
+    """(nb, rows, T, B) -> (nb, rows, T*B) tensor view."""
+    return torch.from_numpy(a).view(a.shape[0], a.shape[1], -1)
+
+
+def _w2_grad(dacc: np.ndarray, xs: np.ndarray) -> Tensor:
+    """dW2 = sum over steps and batch of dA X^T per bin: one bmm, (nb, 2p, 2q)."""
+    return torch.bmm(_flat(dacc), _flat(xs).transpose(1, 2))
+
+
+class _CircRole(torch.autograd.Function):
+    """Exact ``W x`` of a circulant role (no bias), x (T, B, in) -> (T, out, B): roles._circulant_role."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w2: Tensor, tab: FusedTables, out_features: int) -> Tensor:
+        kern = _kernels()
+        nb, rows, cols = w2.shape
+        steps, n, width = x.shape
+        xs = np.empty((nb, cols, steps, n))
+        mfft = _stage_masks(steps, cols // 2, tab, n)
+        kern.role_fwd_in(_tmajor(x), tab.fx, xs, mfft)
+        acc = torch.bmm(w2.detach(), _flat(xs)).numpy().reshape(nb, rows, steps, n)
+        y = np.empty((steps, out_features, n))
+        macc = np.empty(acc.shape, np.uint8)
+        mifft = _stage_masks(steps, rows // 2, tab, n)
+        kern.role_fwd_out(acc, tab.fx, macc, mifft, y)
+        ctx.save_for_backward(w2)
+        ctx.saved = (xs, mfft, macc, mifft, tab, width)
+        return torch.from_numpy(y)
+
+    @staticmethod
+    def backward(ctx, dy: Tensor):  # type: ignore[override]
+        kern = _kernels()
+        (w2,) = ctx.saved_tensors
+        xs, mfft, macc, mifft, tab, width = ctx.saved
+        dacc = np.empty(macc.shape)
+        kern.role_bwd_out(_np(dy), tab.fx, macc, mifft, dacc)
+        dx = None
+        if ctx.needs_input_grad[0]:
+            dxs = torch.bmm(w2.detach().transpose(1, 2), _flat(dacc)).numpy().reshape(xs.shape)
+            dxt = np.empty((xs.shape[2], width, xs.shape[3]))
+            kern.role_bwd_in(dxs, tab.fx, mfft, dxt)
+            dx = torch.from_numpy(dxt).permute(0, 2, 1)
+        return dx, _w2_grad(dacc, xs), None, None
+
+
+def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
+    """``W x + b`` of a quantized circulant role on x (T, B, in) float64, as (T, out, B) (batch
+    innermost, the layout of the recurrence kernels); the values of roles._circulant_role."""
+    return _CircRole.apply(x, w2, tab, out_features) + bias[:, None]
+
+
+def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
+    nb, rows, cols = w2.shape
+    return (np.empty((nb, cols, steps, n)), _stage_masks(steps, cols // 2, tab, n),
+            np.empty((nb, rows, steps, n), np.uint8), _stage_masks(steps, rows // 2, tab, n))
 
 
 class _LSTMRec(torch.autograd.Function):
-    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx``."""
+    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (T, 4H, B)."""
 
     @staticmethod
-    def forward(ctx, gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
+    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
                 reverse: bool, tab: FusedTables):  # type: ignore[override]
-        steps, n, gates = gx.shape
+        steps, gates, n = gx.shape
         hidden = gates // 4
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
-              np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
-              *_rec_buffers(steps, n, hidden, wr, tab))
-        _kernels().lstm_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), _np(peep), has_peep, tab.cell,
+              np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape), *_rec_buffers(steps, n, w2, tab))
+        _kernels().lstm_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
                             tab.sig, tab.tanh, reverse, sv)
-        ctx.save_for_backward(wr, wi, peep)
+        ctx.save_for_backward(w2, peep)
         ctx.saved = (sv, has_peep, reverse, tab)
         y, c = _natural(sv[0]), _natural(sv[1])
         last = 0 if reverse else steps - 1
@@ -242,96 +227,93 @@ class _LSTMRec(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor, dc: Tensor):  # type: ignore[override]
-        wr, wi, peep = ctx.saved_tensors
+        w2, peep = ctx.saved_tensors
         sv, has_peep, reverse, tab = ctx.saved
         steps, hidden, n = sv[0].shape
-        p, q, nb = wr.shape
         zeros = torch.zeros(n, hidden, dtype=torch.float64)
         dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
         dh_t = _np((zeros if dh is None else dh).T)
         dc_t = _np((zeros if dc is None else dc).T)
         dgx = np.empty((steps, 4 * hidden, n))
-        dar, dai = np.empty((steps, p, nb, n)), np.empty((steps, p, nb, n))
+        dacc = np.empty(sv[10].shape)
         dpeep = np.zeros((3, hidden))
-        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(wr), _np(wi), _np(peep), has_peep, reverse, sv, dgx,
-                            dar, dai, dpeep)
-        dwr, dwi = _rec_weight_grads(dar, dai, sv[8], sv[9])
+        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv, dgx,
+                            dacc, dpeep)
         dbias = torch.from_numpy(dgx.sum(axis=(0, 2)))
-        return (_natural(dgx), dwr, dwi, dbias, torch.from_numpy(dpeep) if has_peep else None,
-                None, None, None)
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8]), dbias,
+                torch.from_numpy(dpeep) if has_peep else None, None, None, None)
 
 
 class _GRURec(torch.autograd.Function):
-    """The GRU recurrence of QuantGRU._direction from its input part ``gx``."""
+    """The GRU recurrence of QuantGRU._direction from its input part ``gx`` (T, 3H, B)."""
 
     @staticmethod
-    def forward(ctx, gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, reverse: bool,
+    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
                 tab: FusedTables):  # type: ignore[override]
-        steps, n, gates = gx.shape
+        steps, gates, n = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)), np.empty(shape),
-              *_rec_buffers(steps, n, hidden, wr, tab))
-        _kernels().gru_fwd(_tmajor(gx), tab.fx, _np(wr), _np(wi), _np(bias), tab.cell, tab.sig, tab.tanh,
+              *_rec_buffers(steps, n, w2, tab))
+        _kernels().gru_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
                            reverse, sv)
-        ctx.save_for_backward(wr, wi)
+        ctx.save_for_backward(w2)
         ctx.saved = (sv, reverse, tab)
         y = _natural(sv[0])
         return y, y[0 if reverse else steps - 1].clone()
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor):  # type: ignore[override]
-        wr, wi = ctx.saved_tensors
+        (w2,) = ctx.saved_tensors
         sv, reverse, tab = ctx.saved
         steps, hidden, n = sv[0].shape
-        p, q, nb = wr.shape
         dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
         dh_t = np.zeros((hidden, n)) if dh is None else _np(dh.T)
         dgx, dgh = np.empty((steps, 3 * hidden, n)), np.empty((steps, 3 * hidden, n))
-        dar, dai = np.empty((steps, p, nb, n)), np.empty((steps, p, nb, n))
-        _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(wr), _np(wi), reverse, sv, dgx, dgh, dar, dai)
-        dwr, dwi = _rec_weight_grads(dar, dai, sv[4], sv[5])
-        return _natural(dgx), dwr, dwi, torch.from_numpy(dgh.sum(axis=(0, 2))), None, None
+        dacc = np.empty(sv[6].shape)
+        _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(w2), tab.real, reverse, sv, dgx, dgh, dacc)
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4]), torch.from_numpy(dgh.sum(axis=(0, 2))),
+                None, None)
 
 
-def lstm_recurrence(gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
+def lstm_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
                     reverse: bool, tab: FusedTables) -> tuple[Tensor, Tensor, Tensor]:
-    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (T, B, 4H)."""
-    hidden = gx.shape[-1] // 4
+    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (T, 4H, B)."""
+    hidden = gx.shape[1] // 4
     pv = torch.stack(peep) if peep is not None else torch.zeros(3, hidden, dtype=torch.float64)
-    return _LSTMRec.apply(gx, wr, wi, bias, pv, peep is not None, reverse, tab)
+    return _LSTMRec.apply(gx, w2, bias, pv, peep is not None, reverse, tab)
 
 
-def gru_recurrence(gx: Tensor, wr: Tensor, wi: Tensor, bias: Tensor, reverse: bool,
+def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
                    tab: FusedTables) -> tuple[Tensor, Tensor]:
-    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (T, B, 3H)."""
-    return _GRURec.apply(gx, wr, wi, bias, reverse, tab)
+    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (T, 3H, B)."""
+    return _GRURec.apply(gx, w2, bias, reverse, tab)
 
 
-def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor, Tensor, Tensor, FusedTables]:
-    """Quantized frequency weights, quantized bias (differentiable, as roles.py) and the tables."""
-    wr, wi = quantized_freq_weight(role, ctx)
-    return wr, wi, ctx.q(role.bias.double(), QPoint.BIAS), FusedTables.build(role.block_size, ctx.config)
+def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor, Tensor, FusedTables]:
+    """Quantized frequency weights as W2, quantized bias (differentiable, as roles.py) and the tables."""
+    w2 = complex_weight(*quantized_freq_weight(role, ctx))
+    return w2, ctx.q(role.bias.double(), QPoint.BIAS), FusedTables.build(role.block_size, ctx.config)
 
 
 def _input_part(direction: nn.Module, x: Tensor, ctx: QuantContext) -> Tensor:
-    wr, wi, bias, tab = _role_inputs(direction.ih, ctx)
-    return circ_role(x, wr, wi, bias, tab, direction.ih.out_features)
+    w2, bias, tab = _role_inputs(direction.ih, ctx)
+    return circ_role(x, w2, bias, tab, direction.ih.out_features)
 
 
 def lstm_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool
                    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """QuantLSTM._direction on the fused path (``fused_reason`` is None): same values, same STE."""
     gx = _input_part(direction, x, ctx)
-    wr, wi, bias, tab = _role_inputs(direction.hh, ctx)
+    w2, bias, tab = _role_inputs(direction.hh, ctx)
     peep = direction.peephole()
     peep = None if peep is None else tuple(ctx.q(w.double(), QPoint.WEIGHT) for w in peep)
-    y, h, c = lstm_recurrence(gx, wr, wi, bias, peep, reverse, tab)
+    y, h, c = lstm_recurrence(gx, w2, bias, peep, reverse, tab)
     return y, (h, c)
 
 
 def gru_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool) -> tuple[Tensor, Tensor]:
     """QuantGRU._direction on the fused path."""
     gx = _input_part(direction, x, ctx)
-    wr, wi, bias, tab = _role_inputs(direction.hh, ctx)
-    return gru_recurrence(gx, wr, wi, bias, reverse, tab)
+    w2, bias, tab = _role_inputs(direction.hh, ctx)
+    return gru_recurrence(gx, w2, bias, reverse, tab)
