@@ -255,32 +255,6 @@ def mac_bwd(dacc, ta, w2, real, dxs, tx):
 
 
 @njit(**_JIT)
-def role_fwd_in(x, fx, xs, mfft):
-    """Input half of a role for all steps: x (T, in, B) -> bins ``xs`` (nb, 2q, T, B)."""
-    for t in range(x.shape[0]):
-        fft_fwd(x[t], fx[0], fx[1], fx[2], fx[3], fx[4], fx[5], xs, t, mfft[t])
-
-
-@njit(**_JIT)
-def role_fwd_out(acc, fx, macc, mifft, y):
-    """Output half for all steps: accumulators (nb, 2p, T, B) -> y (T, out, B) (no bias)."""
-    for t in range(y.shape[0]):
-        ifft_fwd(acc, t, fx[0], fx[1], fx[2], fx[3], fx[4], fx[6], fx[7], macc, t, mifft[t], y[t])
-
-
-@njit(**_JIT)
-def role_bwd_out(dy, fx, macc, mifft, dacc):
-    for t in range(dy.shape[0]):
-        ifft_bwd(dy[t], fx[0], fx[1], fx[2], fx[3], fx[4], macc, t, mifft[t], dacc, t)
-
-
-@njit(**_JIT)
-def role_bwd_in(dxs, fx, mfft, dx):
-    for t in range(dx.shape[0]):
-        fft_bwd(dxs, t, fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dx[t])
-
-
-@njit(**_JIT)
 def _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t):
     """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, saving bins and masks."""
     fft_fwd(h, fx[0], fx[1], fx[2], fx[3], fx[4], fx[5], xs, t, mfft[t])
@@ -313,7 +287,7 @@ def _mask_rows(dd, ok, r0, r1):
 
 @njit(**_JIT)
 def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
-    """LSTM direction (no projection): ``gx`` (T, 4H, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
+    """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
 
     ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden. ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
     xs, mfft, macc, mifft) with time first (``xs``, ``macc`` bin-major); ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
@@ -322,11 +296,11 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv)
     y, c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], \
         sv[6], sv[7]
     xs, mfft, macc, mifft = sv[8], sv[9], sv[10], sv[11]
-    steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
+    steps, n, hidden = gx.shape[1], gx.shape[2], y.shape[1]
     fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h, c = np.zeros((hidden, n)), np.zeros((hidden, n))
-    gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
+    gh, pre, oka = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((w2.shape[0], w2.shape[1], 1, n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
@@ -334,7 +308,7 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv)
         _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
         for r in range(4 * hidden):
             for b in range(n):
-                pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
+                pre[r, b] = gx[r, t, b] + (gh[r, b] + bias[r])
         if has_peep:
             for u in range(hidden):
                 for b in range(n):
@@ -362,14 +336,14 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv)
 @njit(**_JIT)
 def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx, dacc, dpeep):
     """Gradient of :func:`lstm_fwd`: ``dy`` (T, H, N) and the final states' gradients -> ``dgx``
-    (T, 4H, N) (= the recurrent role's output gradient), ``dacc`` (nb, 2p, T, N) for the recurrent
+    (4H, T, N) (= the recurrent role's output gradient), ``dacc`` (nb, 2p, T, N) for the recurrent
     weights, ``dpeep`` (3, H) (accumulated)."""
     c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7]
     mfft, macc, mifft = sv[9], sv[10], sv[11]
     steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
     dh, dc = dh_end.copy(), dc_end.copy()
     dxs = np.empty((w2.shape[0], w2.shape[2], 1, n))
-    dhp = np.empty((hidden, n))
+    dhp, dpre = np.empty((hidden, n)), np.empty((4 * hidden, n))
     for s in range(steps - 1, -1, -1):
         t = steps - 1 - s if reverse else s
         tp = t + 1 if reverse else t - 1  # the previous step in processing order
@@ -395,23 +369,26 @@ def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx,
                     dpeep[0, u] += dai_ * cp
                     dpeep[1, u] += daf * cp
                 dc[u, b] = dcp
-                dgx[t, u, b], dgx[t, hidden + u, b] = dai_, daf
-                dgx[t, 2 * hidden + u, b], dgx[t, 3 * hidden + u, b] = dag, dao
-        _hh_bwd(dgx[t], fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
+                dpre[u, b], dpre[hidden + u, b] = dai_, daf
+                dpre[2 * hidden + u, b], dpre[3 * hidden + u, b] = dag, dao
+        for r in range(4 * hidden):
+            for b in range(n):
+                dgx[r, t, b] = dpre[r, b]
+        _hh_bwd(dpre, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
         dh[:] = dhp
 
 
 @njit(**_JIT)
 def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
-    """GRU direction: ``gx`` (T, 3H, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4H, N):
+    """GRU direction: ``gx`` (3H, T, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4H, N):
     r, z, n, q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs,
     mfft, macc, mifft)."""
     y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     xs, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
-    steps, n, hidden = gx.shape[0], gx.shape[2], y.shape[1]
+    steps, n, hidden = gx.shape[1], gx.shape[2], y.shape[1]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h = np.zeros((hidden, n))
-    gh, pre, oka = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
+    gh, pre, oka = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((w2.shape[0], w2.shape[1], 1, n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
@@ -419,7 +396,7 @@ def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
         _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
         for r in range(2 * hidden):
             for b in range(n):
-                pre[r, b] = gx[t, r, b] + (gh[r, b] + bias[r])
+                pre[r, b] = gx[r, t, b] + (gh[r, b] + bias[r])
         for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
             for b in range(n):
                 g_t[hidden + r, b], d_t[hidden + r, b] = _q(gh[r, b] + bias[r], fa)
@@ -427,7 +404,7 @@ def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
         _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs)
         for u in range(hidden):
             for b in range(n):
-                pre[2 * hidden + u, b] = gx[t, 2 * hidden + u, b] + g_t[u, b] * g_t[3 * hidden + u, b]
+                pre[2 * hidden + u, b] = gx[2 * hidden + u, t, b] + g_t[u, b] * g_t[3 * hidden + u, b]
         _round_rows(pre, 2 * hidden, 3 * hidden, fa, oka)
         _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft)
         _mask_rows(d_t, oka, 0, 3 * hidden)
@@ -440,7 +417,7 @@ def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
 
 @njit(**_JIT)
 def gru_bwd(dy, dh_end, fx, w2, real, reverse, sv, dgx, dgh, dacc):
-    """Gradient of :func:`gru_fwd`: -> ``dgx`` (T, 3H, N), ``dgh`` (T, 3H, N) (the recurrent role's
+    """Gradient of :func:`gru_fwd`: -> ``dgx`` (3H, T, N), ``dgh`` (T, 3H, N) (the recurrent role's
     output gradient, for its bias), ``dacc`` (nb, 2p, T, N)."""
     y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     mfft, macc, mifft = sv[5], sv[6], sv[7]
@@ -462,7 +439,7 @@ def gru_bwd(dy, dh_end, fx, w2, real, reverse, sv, dgx, dgh, dacc):
                 daz = dhv * (hp - nv) * dgates[t, hidden + u, b]
                 dar_ = dan * hn * dgates[t, u, b]
                 dh[u, b] = dhv * z
-                dgx[t, u, b], dgx[t, hidden + u, b], dgx[t, 2 * hidden + u, b] = dar_, daz, dan
+                dgx[u, t, b], dgx[hidden + u, t, b], dgx[2 * hidden + u, t, b] = dar_, daz, dan
                 dgh[t, u, b], dgh[t, hidden + u, b] = dar_, daz
                 dgh[t, 2 * hidden + u, b] = dan * r * dgates[t, 3 * hidden + u, b]
         _hh_bwd(dgh[t], fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)

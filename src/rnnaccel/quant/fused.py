@@ -159,45 +159,49 @@ def _w2_grad(dacc: np.ndarray, xs: np.ndarray) -> Tensor:
 
 
 class _CircRole(torch.autograd.Function):
-    """Exact ``W x`` of a circulant role (no bias), x (T, B, in) -> (T, out, B): roles._circulant_role."""
+    """Exact ``W x`` of a circulant role (no bias) for all steps at once, x (T, B, in) -> (out, T, B)
+    (the values of roles._circulant_role)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, w2: Tensor, tab: FusedTables, out_features: int) -> Tensor:
-        kern = _kernels()
+        kern, (rev, tops, bots, twr, twi, ffft, facc, fifft) = _kernels(), tab.fx
         nb, rows, cols = w2.shape
         steps, n, width = x.shape
-        xs = np.empty((nb, cols, steps, n))
-        mfft = _stage_masks(steps, cols // 2, tab, n)
-        kern.role_fwd_in(_tmajor(x), tab.fx, xs, mfft)
-        acc = torch.bmm(w2.detach(), _flat(xs)).numpy().reshape(nb, rows, steps, n)
-        y = np.empty((steps, out_features, n))
+        m = steps * n
+        xs = np.empty((nb, cols, 1, m))
+        mfft = _stage_masks(1, cols // 2, tab, m)[0]
+        kern.fft_fwd(x.detach().permute(2, 0, 1).reshape(width, m).numpy(), rev, tops, bots, twr, twi, ffft,
+                     xs, 0, mfft)
+        acc = torch.bmm(w2.detach(), _flat(xs)).numpy().reshape(nb, rows, 1, m)
+        y = np.empty((out_features, m))
         macc = np.empty(acc.shape, np.uint8)
-        mifft = _stage_masks(steps, rows // 2, tab, n)
-        kern.role_fwd_out(acc, tab.fx, macc, mifft, y)
+        mifft = _stage_masks(1, rows // 2, tab, m)[0]
+        kern.ifft_fwd(acc, 0, rev, tops, bots, twr, twi, facc, fifft, macc, 0, mifft, y)
         ctx.save_for_backward(w2)
-        ctx.saved = (xs, mfft, macc, mifft, tab, width)
-        return torch.from_numpy(y)
+        ctx.saved = (xs, mfft, macc, mifft, tab, width, steps)
+        return torch.from_numpy(y).view(out_features, steps, n)
 
     @staticmethod
     def backward(ctx, dy: Tensor):  # type: ignore[override]
         kern = _kernels()
         (w2,) = ctx.saved_tensors
-        xs, mfft, macc, mifft, tab, width = ctx.saved
+        xs, mfft, macc, mifft, tab, width, steps = ctx.saved
+        rev, tops, bots, twr, twi = tab.fx[:5]
         dacc = np.empty(macc.shape)
-        kern.role_bwd_out(_np(dy), tab.fx, macc, mifft, dacc)
+        kern.ifft_bwd(_np(dy).reshape(dy.shape[0], -1), rev, tops, bots, twr, twi, macc, 0, mifft, dacc, 0)
         dx = None
         if ctx.needs_input_grad[0]:
             dxs = torch.bmm(w2.detach().transpose(1, 2), _flat(dacc)).numpy().reshape(xs.shape)
-            dxt = np.empty((xs.shape[2], width, xs.shape[3]))
-            kern.role_bwd_in(dxs, tab.fx, mfft, dxt)
-            dx = torch.from_numpy(dxt).permute(0, 2, 1)
+            dxt = np.empty((width, xs.shape[3]))
+            kern.fft_bwd(dxs, 0, rev, tops, bots, twr, twi, mfft, dxt)
+            dx = torch.from_numpy(dxt).view(width, steps, -1).permute(1, 2, 0)
         return dx, _w2_grad(dacc, xs), None, None
 
 
 def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
-    """``W x + b`` of a quantized circulant role on x (T, B, in) float64, as (T, out, B) (batch
+    """``W x + b`` of a quantized circulant role on x (T, B, in) float64, as (out, T, B) (batch
     innermost, the layout of the recurrence kernels); the values of roles._circulant_role."""
-    return _CircRole.apply(x, w2, tab, out_features) + bias[:, None]
+    return _CircRole.apply(x, w2, tab, out_features) + bias[:, None, None]
 
 
 def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
@@ -207,12 +211,12 @@ def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
 
 
 class _LSTMRec(torch.autograd.Function):
-    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (T, 4H, B)."""
+    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (4H, T, B)."""
 
     @staticmethod
     def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
                 reverse: bool, tab: FusedTables):  # type: ignore[override]
-        steps, gates, n = gx.shape
+        gates, steps, n = gx.shape
         hidden = gates // 4
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
@@ -234,23 +238,23 @@ class _LSTMRec(torch.autograd.Function):
         dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
         dh_t = _np((zeros if dh is None else dh).T)
         dc_t = _np((zeros if dc is None else dc).T)
-        dgx = np.empty((steps, 4 * hidden, n))
+        dgx = np.empty((4 * hidden, steps, n))
         dacc = np.empty(sv[10].shape)
         dpeep = np.zeros((3, hidden))
         _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv, dgx,
                             dacc, dpeep)
-        dbias = torch.from_numpy(dgx.sum(axis=(0, 2)))
+        dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8]), dbias,
                 torch.from_numpy(dpeep) if has_peep else None, None, None, None)
 
 
 class _GRURec(torch.autograd.Function):
-    """The GRU recurrence of QuantGRU._direction from its input part ``gx`` (T, 3H, B)."""
+    """The GRU recurrence of QuantGRU._direction from its input part ``gx`` (3H, T, B)."""
 
     @staticmethod
     def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
                 tab: FusedTables):  # type: ignore[override]
-        steps, gates, n = gx.shape
+        gates, steps, n = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)), np.empty(shape),
@@ -269,7 +273,7 @@ class _GRURec(torch.autograd.Function):
         steps, hidden, n = sv[0].shape
         dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
         dh_t = np.zeros((hidden, n)) if dh is None else _np(dh.T)
-        dgx, dgh = np.empty((steps, 3 * hidden, n)), np.empty((steps, 3 * hidden, n))
+        dgx, dgh = np.empty((3 * hidden, steps, n)), np.empty((steps, 3 * hidden, n))
         dacc = np.empty(sv[6].shape)
         _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(w2), tab.real, reverse, sv, dgx, dgh, dacc)
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4]), torch.from_numpy(dgh.sum(axis=(0, 2))),
@@ -278,15 +282,15 @@ class _GRURec(torch.autograd.Function):
 
 def lstm_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
                     reverse: bool, tab: FusedTables) -> tuple[Tensor, Tensor, Tensor]:
-    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (T, 4H, B)."""
-    hidden = gx.shape[1] // 4
+    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (4H, T, B)."""
+    hidden = gx.shape[0] // 4
     pv = torch.stack(peep) if peep is not None else torch.zeros(3, hidden, dtype=torch.float64)
     return _LSTMRec.apply(gx, w2, bias, pv, peep is not None, reverse, tab)
 
 
 def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
                    tab: FusedTables) -> tuple[Tensor, Tensor]:
-    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (T, 3H, B)."""
+    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (3H, T, B)."""
     return _GRURec.apply(gx, w2, bias, reverse, tab)
 
 
