@@ -44,6 +44,7 @@ _COMMANDS: dict[str, str] = {
     "rtl": "rnnaccel.cli.rtl:rtl",
     "report": "rnnaccel.cli.report:report",
     "export": "rnnaccel.cli.export:export",
+    "quant": "rnnaccel.cli.quant:quant",
 }
 
 
