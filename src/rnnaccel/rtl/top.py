@@ -16,8 +16,9 @@ gate buffers; ``ELEM`` feeds the cell unit one hidden element per clock (gate ``
 ``e`` sits at ``g * H + e``, the engine's gate order i, f, g, o / r, z, n) with the bias codes
 added exactly, and writes ``h_t`` (and ``c_t``) back; ``SEND`` offers ``h_t`` on ``o``.
 
-This slice runs the three stages one after another (no overlap across timesteps yet) and has no
-projection; :func:`top_cycles` gives its exact cycle count per frame.
+This top runs one stream, its stages one after another (the recurrence lets one stream overlap
+nothing); :func:`top_cycles` gives its exact cycle count per frame. :mod:`rnnaccel.rtl.pipeline`
+overlaps the stages across 2 or more interleaved streams (``rnnaccel rtl build --streams S``).
 Spec: :func:`rnnaccel.ref.engine.run_direction` (forward), bit for bit.
 """
 
