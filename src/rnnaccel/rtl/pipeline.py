@@ -185,8 +185,8 @@ class PipelinedTop(wiring.Component):
         m.submodules.pe_ih, m.submodules.pe_hh, m.submodules.unit = self.pe_ih, self.pe_hh, self.unit
         st, S = self._state(), self.streams
         # the output token; its handshake frees the stream for its next frame
-        out_push, out_sid_in = Signal(), Signal(range(S))
-        take = Signal()
+        out_push, out_sid_in = Signal(name="out_push"), Signal(range(S), name="out_push_stream")
+        take = Signal(name="out_take")
         out_valid, out_sid = self._token(m, "out", out_push, out_sid_in, take)
         m.d.comb += [self.o.valid.eq(out_valid), take.eq(out_valid & self.o.ready),
                      self.o.payload.as_value().eq(Array([Cat(*r) for r in st["r"]])[out_sid])]
@@ -197,12 +197,12 @@ class PipelinedTop(wiring.Component):
         full = [Signal(name=f"gate_full{n}") for n in range(2)]
         sids = [Signal(range(S), name=f"gate_stream{n}") for n in range(2)]
         slots = self._stage_mat(m, st, busy, free, full, sids)
-        done2, sid2 = Signal(), Signal(range(S))
+        done2, sid2 = Signal(name="elem_done"), Signal(range(S), name="elem_stream")
         if self.pe_proj is None:
             self._stage_elem(m, st, slots, full, sids, ~out_valid | take, done2, sid2)
             m.d.comb += [out_push.eq(done2), out_sid_in.eq(sid2)]
         else:
-            take3 = Signal()
+            take3 = Signal(name="proj_take")
             t_valid, t_sid = self._token(m, "elem_proj", done2, sid2, take3)
             self._stage_elem(m, st, slots, full, sids, ~t_valid | take3, done2, sid2)
             self._stage_proj(m, st, (t_valid, t_sid, take3), ~out_valid | take, (out_push, out_sid_in))
