@@ -53,11 +53,13 @@ def _check_run(model, top, utts, run):
     return cycles
 
 
-@pytest.mark.parametrize(("kind", "bidirectional", "proj", "lanes"),
-                         [("lstm", True, 0, 1), ("gru", False, 0, 2), ("lstm", True, 4, 2)])
-def test_network_top_bit_exact_in_amaranth(kind, bidirectional, proj, lanes):
+@pytest.mark.parametrize(("kind", "bidirectional", "proj", "lanes", "streams"),
+                         [("lstm", True, 0, 1, 1), ("gru", False, 0, 2, 1), ("lstm", True, 4, 2, 1),
+                          ("lstm", True, 0, 1, 2), ("gru", True, 0, 2, 2)])
+def test_network_top_bit_exact_in_amaranth(kind, bidirectional, proj, lanes, streams):
+    """streams 2: each bidirectional layer through one 2-stream PipelinedTop."""
     model = _model(kind, bidirectional, **({"proj_size": proj} if proj else {}))
-    top = NetworkTop(model, lanes=lanes, t_max=4)
+    top = NetworkTop(model, lanes=lanes, t_max=4, streams=streams)
     utts = _utterances(3, 2)  # back to back: the second starts from zero state again
     run = run_stream(top, _payloads(top, utts), 5, max_cycles=5000)
     assert _check_run(model, top, utts, run) == [network_cycles(top, 3), network_cycles(top, 2)]
@@ -84,6 +86,8 @@ def test_bad_parameters():
         NetworkTop(dense)
     with pytest.raises(TypeError, match="needs an IntModel"):
         NetworkTop("lstm")
+    with pytest.raises(ValueError, match="streams=2: .* the model has 1 direction"):
+        NetworkTop(_model("gru", False, 1), streams=2)
 
 
 @needs_icarus
@@ -101,6 +105,19 @@ def test_network_top_in_icarus(tmp_path, kind, bidirectional):
     t, frame = 3, sum(design["model_layer_cycles_per_frame"])
     layers, dirs = 2, 2 if bidirectional else 1
     assert doc["cycles"][0] == t * frame + 2 * t + layers * (dirs + 1) + 1  # docs/rtl.md's expression
+
+
+@needs_icarus
+def test_two_stream_network_top_in_icarus(tmp_path):
+    """A 2-layer BiLSTM with projection, each layer one 2-stream PipelinedTop (module top.l<L>)."""
+    from rnnaccel.rtl.netbuild import run_network_sim, write_network_design
+
+    design = write_network_design(tmp_path, _model("lstm", True, proj_size=4), _utterances(3), streams=2)
+    assert design["streams"] == 2
+    assert design["layer_cycles_per_frame"] == design["model_layer_cycles_per_frame"]
+    assert "initial $readmemh(\"mem/l1.pe_proj.mac.weights0.mem\"" in (tmp_path / "top.v").read_text()
+    doc = run_network_sim(tmp_path)
+    assert doc["bit_exact"] and doc["cycles"] == doc["schedule_cycles"], doc["failure"]
 
 
 @needs_icarus
@@ -154,6 +171,6 @@ def test_cli_hardware_network_of_a_run_directory(tmp_path, monkeypatch):
     doc = json.loads((out / "network.json").read_text())
     assert doc["bit_exact"] and doc["cycles_match_schedule"] and doc["cycles_match_model"]
     assert doc["frames"] == 3 and doc["t_max"] == 4 and doc["sequencing"].startswith("hardware")
-    assert doc["io_cycles"] == 2 * 3 + 2 * 3 + 1
+    assert doc["cycles_beyond_model"] == 2 * 3 + 2 * 3 + 1  # frames in and out, controller
     res = CliRunner().invoke(rtl, ["network", str(tmp_path / "run"), "--out", str(out), "--t-max", "8"])
-    assert res.exit_code != 0 and "--t-max is for --hardware" in res.output
+    assert res.exit_code != 0 and "--t-max and --streams are for --hardware" in res.output

@@ -193,9 +193,12 @@ def sim(design_dir: Path, as_json: bool) -> None:
                    "sequenced by the host].")
 @click.option("--t-max", "t_max", type=int, default=None,
               help="--hardware: frames the buffers hold [the next power of two >= the frames].")
+@click.option("--streams", "net_streams", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="--hardware: 2 = each bidirectional layer through one 2-stream pipelined top "
+                   "(forward frame t, backward frame T-1-t in turn); 1 = two layer tops at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print network.json instead of a summary.")
 def network(model: Path, out_dir: Path, fmt: str, parallel: int, utterance: int, frames: int | None,
-            hardware: bool, t_max: int | None, as_json: bool) -> None:
+            hardware: bool, t_max: int | None, net_streams: int, as_json: bool) -> None:
     """Every layer and both directions of MODEL (a trained run or 'rnnaccel export' directory) in
     Icarus, checked against rnnaccel.ref's whole-model output; writes --out/network.json. Default:
     generated layer tops, each fed the RTL outputs of the layer below (sequenced by the host);
@@ -203,11 +206,11 @@ def network(model: Path, out_dir: Path, fmt: str, parallel: int, utterance: int,
     from rnnaccel.rtl.network import build_network
     from rnnaccel.rtl.synth import ToolNotFound
 
-    if t_max is not None and not hardware:
-        raise click.UsageError("--t-max is for --hardware")
+    if (t_max is not None or net_streams != 1) and not hardware:
+        raise click.UsageError("--t-max and --streams are for --hardware")
     try:
         doc = build_network(model, out_dir, lanes=parallel, fmt=fmt, utterance=utterance, frames=frames,
-                            hardware=hardware, t_max=t_max)
+                            hardware=hardware, t_max=t_max, streams=net_streams)
     except (ValueError, TypeError, ToolNotFound) as e:
         raise click.ClickException(str(e)) from None
     if as_json:

@@ -42,9 +42,10 @@ def default_t_max(frames: int) -> int:
 def network_mem_files(top) -> dict[str, str]:
     """The ``$readmemh`` files of every layer top's MAC banks, named by the module path under ``top``."""
     from rnnaccel.rtl.build import design_mem_files
+    from rnnaccel.rtl.netctl import top_name
 
-    return {f"l{li}d{di}.{name}": text for li, row in enumerate(top.tops) for di, t in enumerate(row)
-            for name, text in design_mem_files(t).items()}
+    return {f"{top_name(top, li, di)}.{name}": text for li, row in enumerate(top.tops)
+            for di, t in enumerate(row) for name, text in design_mem_files(t).items()}
 
 
 def _strip_buffer_inits(verilog: str) -> str:
@@ -71,11 +72,21 @@ def _payloads(top, utterances: list[np.ndarray], want: list[np.ndarray]) -> tupl
     return inputs, expected
 
 
-def _layer_model(model, lanes: int) -> list[int]:
-    """``rnnaccel.hw.fpga``'s frame time per layer (the slower direction; both run at once)."""
+def _layer_frame_cycles(top) -> tuple[list, list]:
+    """(RTL, ``rnnaccel.hw.fpga``) cycles per timestep of each layer: two LayerTops at once: the
+    frame time (the model's single-stream latency, the slower direction); one 2-stream PipelinedTop:
+    two items (a forward and a backward frame) at the steady-state interval of its stages."""
     from rnnaccel.rtl.build import model_cycles
+    from rnnaccel.rtl.pipeline import stage_cycles, steady_interval
+    from rnnaccel.rtl.top import top_cycles
 
-    return [max(sum(model_cycles(model.kind, d, lanes)) for d in directions) for directions in model.layers]
+    kind, lanes = top.model.kind, top.lanes
+    if top.streams == 2:
+        stages = [model_cycles(kind, dirs[0], lanes, streams=2) for dirs in top.model.layers]
+        return ([2 * steady_interval(stage_cycles(row[0]), 2) for row in top.tops],
+                [2 * steady_interval(s, 2) for s in stages])
+    return ([top_cycles(row[0]) for row in top.tops],
+            [max(sum(model_cycles(kind, d, lanes)) for d in dirs) for dirs in top.model.layers])
 
 
 def _check_utterances(model, utterances, t_max: int) -> list[np.ndarray]:
@@ -90,35 +101,36 @@ def _check_utterances(model, utterances, t_max: int) -> list[np.ndarray]:
 
 
 def write_network_design(out: str | Path, model, utterances, *, lanes: int = 1, t_max: int | None = None,
-                         meta: dict | None = None) -> dict:
-    """Validate, then write the network top of ``model`` and a testbench feeding it ``utterances``
-    (each (frames, input_size) codes of the input point) into ``out``; returns design.json's content."""
+                         streams: int = 1, meta: dict | None = None) -> dict:
+    """Validate, then write the network top of ``model`` (``streams`` as in
+    :class:`rnnaccel.rtl.netctl.NetworkTop`) and a testbench feeding it ``utterances`` (each
+    (frames, input_size) codes of the input point) into ``out``; returns design.json's content."""
     from rnnaccel.ref import run_int_model
     from rnnaccel.rtl.build import icarus_friendly, staged_dir
     from rnnaccel.rtl.memfiles import mem_hashes, use_readmemh
     from rnnaccel.rtl.netctl import NetworkTop, network_cycles
     from rnnaccel.rtl.synth import to_verilog, write_atomic
-    from rnnaccel.rtl.top import top_cycles
 
     if not isinstance(lanes, int) or lanes < 1:
         raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
     t_max = default_t_max(max(len(u) for u in utterances)) if t_max is None else t_max
-    top = NetworkTop(model, lanes, t_max)
+    top = NetworkTop(model, lanes, t_max, streams)
     utts = _check_utterances(model, utterances, t_max)
     want = [run_int_model(model, u[None]).output[0].astype(np.int64) for u in utts]
     inputs, expected = _payloads(top, utts, want)
     mems = network_mem_files(top)
     verilog = use_readmemh(_strip_buffer_inits(icarus_friendly(to_verilog(top, "top"))), mems)
     schedule = [network_cycles(top, len(u)) for u in utts]
+    rtl_frame, model_frame = _layer_frame_cycles(top)
     vectors = {"inputs": inputs, "expected": expected, "code_bits": model.output_format.bits,
                "codes": top.out_codes, "max_cycles": 2 * sum(schedule) + 100}
     design = {"network": True, "kind": model.kind, "layers": len(model.layers), "directions": top.dirs,
               "input_size": model.input_size, "output_size": top.out_codes,
-              "block_size": top.tops[0][0].k, "parallel": lanes, "t_max": t_max,
+              "block_size": top.tops[0][0].k, "parallel": lanes, "t_max": t_max, "streams": streams,
               "format": str(model.config.hidden),
               "frames": [len(u) for u in utts], "schedule_cycles": schedule,
-              "layer_cycles_per_frame": [top_cycles(row[0]) for row in top.tops],
-              "model_layer_cycles_per_frame": _layer_model(model, lanes), "mem": mem_hashes(mems),
+              "layer_cycles_per_frame": rtl_frame, "model_layer_cycles_per_frame": model_frame,
+              "mem": mem_hashes(mems),
               **(meta or {})}
     with staged_dir(Path(out)) as tmp:
         for name, text in mems.items():

@@ -34,7 +34,7 @@ Spec: :func:`rnnaccel.ref.engine.run_int_model`, bit for bit.
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Signal, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.hdl import ResetInserter
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -43,7 +43,7 @@ from rnnaccel.ref.export import IntModel
 from rnnaccel.rtl.fixed import fmt_shape
 from rnnaccel.rtl.top import LayerTop
 
-__all__ = ["NetworkTop", "frame_layout", "network_cycles"]
+__all__ = ["NetworkTop", "frame_layout", "layer_cycles", "network_cycles", "top_name"]
 
 
 def frame_layout(fmt, codes: int) -> data.StructLayout:
@@ -65,20 +65,37 @@ def _check_model(model: object, t_max: int) -> IntModel:
     return model
 
 
-def _layer_tops(model: IntModel, lanes: int) -> list[list[LayerTop]]:
-    """One LayerTop per layer-direction; layer l > 0 takes the concatenated outputs of layer l - 1."""
+def _layer_row(model: IntModel, li: int, in_fmt, lanes: int, streams: int) -> list:
+    """Layer ``li``'s tops: one LayerTop per direction, or one 2-stream PipelinedTop for both."""
+    from rnnaccel.rtl.pipeline import PipelinedTop
+
+    directions = model.layers[li]
+    if streams == 2:
+        try:
+            return [PipelinedTop(model.kind, directions, model.config, in_fmt, lanes)]
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"layer {li}: {e}") from None
+    row = []
+    for di, d in enumerate(directions):
+        try:
+            row.append(LayerTop(model.kind, d, model.config, in_fmt, lanes))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"layer {li} direction {di}: {e}") from None
+    return row
+
+
+def _layer_tops(model: IntModel, lanes: int, streams: int) -> list[list]:
+    """The tops of every layer; layer l > 0 takes the concatenated outputs of layer l - 1."""
+    if streams not in (1, 2) or (streams == 2 and len(model.layers[0]) != 2):
+        raise ValueError(f"streams={streams!r}: 1 (one LayerTop per direction) or 2 (one 2-stream "
+                         f"PipelinedTop per bidirectional layer); the model has {len(model.layers[0])} "
+                         "direction(s)")
     tops, in_fmt = [], model.config.input
-    for li, directions in enumerate(model.layers):
-        row = []
-        for di, d in enumerate(directions):
-            try:
-                row.append(LayerTop(model.kind, d, model.config, in_fmt, lanes))
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"layer {li} direction {di}: {e}") from None
-            if row[-1].state_fmt != model.output_format:
-                raise ValueError(f"layer {li} direction {di} outputs {row[-1].state_fmt}, the model "
-                                 f"{model.output_format} (a projection in some layers only?)")
-        tops.append(row)
+    for li in range(len(model.layers)):
+        tops.append(_layer_row(model, li, in_fmt, lanes, streams))
+        if tops[-1][0].state_fmt != model.output_format:
+            raise ValueError(f"layer {li} outputs {tops[-1][0].state_fmt}, the model "
+                             f"{model.output_format} (a projection in some layers only?)")
         in_fmt = model.output_format
     return tops
 
@@ -88,11 +105,14 @@ class NetworkTop(wiring.Component):
     transfer, ``last`` on an utterance's final frame; ``o`` the last layer's output frames
     (``directions * out`` codes of the model's output point) in time order, ``last`` on the final
     one. ``lanes``: output blocks per PE pass of every layer top; ``t_max``: the longest utterance
-    the frame buffers hold."""
+    the frame buffers hold; ``streams`` 2: a bidirectional layer is one 2-stream
+    :class:`rnnaccel.rtl.pipeline.PipelinedTop` fed forward frame t and backward frame T-1-t in
+    turn (1: two LayerTops at once)."""
 
-    def __init__(self, model: IntModel, lanes: int = 1, t_max: int = 64) -> None:
+    def __init__(self, model: IntModel, lanes: int = 1, t_max: int = 64, streams: int = 1) -> None:
         self.model, self.t_max, self.lanes = _check_model(model, t_max), t_max, lanes
-        self.tops = _layer_tops(model, lanes)
+        self.streams = streams
+        self.tops = _layer_tops(model, lanes, streams)
         self.dirs = len(model.layers[0])
         self.out_codes = self.dirs * self.tops[-1][0].out_size
         super().__init__({
@@ -108,11 +128,12 @@ class NetworkTop(wiring.Component):
             clear = Signal(name=f"clear_l{li}")  # the layer's tops are held in reset outside its state
             m.d.comb += clear.eq(~runs[li])
             for di, top in enumerate(row):
-                m.submodules[f"l{li}d{di}"] = ResetInserter(clear)(top)
+                m.submodules[top_name(self, li, di)] = ResetInserter(clear)(top)
         length = Signal(range(self.t_max + 1), name="length")
         xbuf = self._buffer(m, "xbuf", len(self.i.payload.frame.as_value()))
-        ybufs = [[self._buffer(m, f"ybuf{li}_{di}", len(t.o.payload.as_value())) for di, t in enumerate(row)]
-                 for li, row in enumerate(self.tops)]
+        widths = [len(row[0].o.payload.as_value()) for row in self.tops]
+        ybufs = [[self._buffer(m, f"ybuf{li}_{di}", w) for di in range(self.dirs)]
+                 for li, w in enumerate(widths)]
         names = [f"rd_l{li}" for li in range(nl)] + ["rd_out"]
         sources = [self._source(m, bufs, name) for bufs, name in zip([[xbuf], *ybufs], names, strict=True)]
         dones = [self._layer(m, row, sources[li], ybufs[li], runs[li], length)
@@ -138,6 +159,8 @@ class NetworkTop(wiring.Component):
         """Both directions of one layer over the utterance; returns its 'every frame written' flag.
         The read port is free when nobody holds it or the holder's transfer happens this cycle;
         the forward direction wins a tie."""
+        if self.streams == 2:
+            return self._interleaved(m, row[0], src, bufs, run, length)
         holds = [Signal(name=f"hold{di}") for di in range(len(row))]
         free = ~Cat(*holds).any() | Cat(*(h & t.i.ready for h, t in zip(holds, row, strict=True))).any()
         earlier, written = Const(0, 1), []
@@ -174,6 +197,37 @@ class NetworkTop(wiring.Component):
             m.d.sync += [fed.eq(0), wrote.eq(0), hold.eq(0)]
         written.append(wrote == length)
         return want
+
+    def _interleaved(self, m: Module, top, src: tuple, bufs: list[memory.Memory], run: Signal,
+                     length: Signal) -> Signal:
+        """Both directions through one 2-stream PipelinedTop: item n is forward frame n/2 (n even) or
+        backward frame T-1-(n-1)/2 (n odd), in and out (the top is first in, first out); the next item
+        is fetched in the cycle the held one is taken."""
+        (en, addr, rdata), n_max = src, 2 * self.t_max + 1
+        nxt, wrote = Signal(range(n_max), name="items_fetched"), Signal(range(n_max), name="items_written")
+        hold, first, done = Signal(name="hold"), Signal(name="first"), Signal(name="layer_done")
+
+        def frame(n):
+            return Mux(n[0], length - 1 - (n >> 1), n >> 1)
+
+        take = hold & top.i.ready
+        m.d.comb += [top.i.valid.eq(hold), top.i.payload.x.as_value().eq(rdata),
+                     top.i.payload.first.eq(first), top.o.ready.eq(1)]
+        with m.If(run & (nxt < 2 * length) & (~hold | take)):
+            m.d.comb += [en.eq(1), addr.eq(frame(nxt))]
+            m.d.sync += [nxt.eq(nxt + 1), hold.eq(1), first.eq(nxt < 2)]
+        with m.Elif(take):
+            m.d.sync += hold.eq(0)
+        for di, buf in enumerate(bufs):
+            wport = buf.write_port()
+            m.d.comb += [wport.addr.eq(frame(wrote)), wport.data.eq(top.o.payload.as_value()),
+                         wport.en.eq(run & top.o.valid & (wrote[0] == di))]
+        with m.If(run & top.o.valid):
+            m.d.sync += wrote.eq(wrote + 1)
+        with m.If(~run):
+            m.d.sync += [nxt.eq(0), wrote.eq(0), hold.eq(0)]
+        m.d.comb += done.eq(wrote == 2 * length)
+        return done
 
     def _controller(self, m: Module, xw, out_src: tuple, runs: list[Signal], dones: list[Signal],
                     length: Signal) -> None:
@@ -212,21 +266,35 @@ class NetworkTop(wiring.Component):
             m.next = "IN"
 
 
+def top_name(top: NetworkTop, layer: int, direction: int) -> str:
+    """The submodule (Verilog module path under the top) of a layer top: ``l<L>d<D>``, or ``l<L>`` for
+    a 2-stream top that runs both directions."""
+    return f"l{layer}" if top.streams == 2 else f"l{layer}d{direction}"
+
+
+def layer_cycles(row: list, frames: int) -> int:
+    """Cycles from a layer's state being entered to the next state (exact, always-ready buffers):
+    two LayerTops: ``T * c + D + 1`` (c = :func:`rnnaccel.rtl.top.top_cycles`, the backward one a
+    cycle behind, the done flag); one 2-stream PipelinedTop: its last output
+    (:func:`rnnaccel.rtl.pipeline.pipeline_schedule` of ``2T`` items, offered from the cycle after
+    the state is entered) ``+ 3``."""
+    from rnnaccel.rtl.pipeline import PipelinedTop, pipeline_schedule, stage_cycles
+    from rnnaccel.rtl.top import top_cycles
+
+    if isinstance(row[0], PipelinedTop):
+        return pipeline_schedule(stage_cycles(row[0]), 2, 2 * frames)[-1] + 3
+    cycles = {top_cycles(t) for t in row}
+    if len(cycles) != 1:
+        raise ValueError(f"the directions of a layer differ in frame time: {sorted(cycles)}")
+    return frames * cycles.pop() + len(row) + 1
+
+
 def network_cycles(top: NetworkTop, frames: int) -> int:
     """Exact clock cycles of one utterance of ``frames`` frames, from its first input transfer to its
     last output transfer (both inclusive), with an always-valid source and an always-ready sink:
-    ``T`` (IN, one frame per clock) + per layer ``T * c_l + D + 1`` (its tops' frame time
-    :func:`rnnaccel.rtl.top.top_cycles`; the backward direction one cycle behind; the done flag and
-    the state change) + ``T + 1`` (OUT: the first read, then one frame per clock), i.e.
-    ``T * (2 + sum_l c_l) + L * (D + 1) + 1`` for ``L`` layers of ``D`` directions."""
-    from rnnaccel.rtl.top import top_cycles
-
+    ``T`` (IN, one frame per clock) + :func:`layer_cycles` per layer + ``T + 1`` (OUT: the first
+    read, then one frame per clock); with LayerTops ``T * (2 + sum_l c_l) + L * (D + 1) + 1`` for
+    ``L`` layers of ``D`` directions."""
     if not 1 <= frames <= top.t_max:
         raise ValueError(f"frames={frames} must lie in 1..t_max={top.t_max}")
-    per_layer = []
-    for row in top.tops:
-        cycles = {top_cycles(t) for t in row}
-        if len(cycles) != 1:
-            raise ValueError(f"the directions of a layer differ in frame time: {sorted(cycles)}")
-        per_layer.append(cycles.pop())
-    return frames * (2 + sum(per_layer)) + len(top.tops) * (top.dirs + 1) + 1
+    return 2 * frames + sum(layer_cycles(row, frames) for row in top.tops) + 1

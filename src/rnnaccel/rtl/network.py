@@ -117,19 +117,23 @@ def _chain(model, x: np.ndarray, out: Path, lanes: int, meta: dict) -> tuple[lis
     return stages, seq
 
 
-def _hardware(model, x: np.ndarray, out: Path, lanes: int, t_max: int | None, meta: dict) -> dict:
+def _hardware(model, x: np.ndarray, out: Path, lanes: int, hw: tuple, meta: dict) -> dict:
     """network.json of the one network top (netctl) run on ``x`` in Icarus. ``network_cycles`` is
     measured (first input to last output transfer); the schedule's formula and ``rnnaccel.hw.fpga``'s
-    per-layer frame times (both directions at once) beside it: measured = T * sum(model) + 2T +
-    L(D+1) + 1 when every layer's frame time equals the model's."""
+    per-layer cycles per timestep beside it; ``cycles_beyond_model`` = measured - T * sum(model),
+    which with LayerTops (streams 1) whose frame times equal the model's is 2T + L(D+1) + 1
+    (loading the frames, streaming them out, the controller); with 2-stream tops it also holds
+    the pipeline's fill and drain."""
     from rnnaccel.rtl.netbuild import run_network_sim, write_network_design
 
-    design = write_network_design(out, model, [x], lanes=lanes, t_max=t_max, meta=meta)
+    t_max, streams = hw
+    design = write_network_design(out, model, [x], lanes=lanes, t_max=t_max, streams=streams, meta=meta)
     sim = run_network_sim(out)
     t, total = len(x), (sim["cycles"] or [None])[0]
-    model_frame = int(sum(design["model_layer_cycles_per_frame"]))
+    model_frame = sum(design["model_layer_cycles_per_frame"])
     return {"bit_exact": sim["bit_exact"], "kind": model.kind, "layers": len(model.layers),
             "directions": design["directions"], "frames": t, "parallel": lanes, "t_max": design["t_max"],
+            "streams": streams,
             "network_cycles": total, "network_cycles_per_frame": None if total is None else total / t,
             "schedule_network_cycles": design["schedule_cycles"][0],
             "cycles_match_schedule": sim["cycles_match_schedule"],
@@ -137,17 +141,19 @@ def _hardware(model, x: np.ndarray, out: Path, lanes: int, t_max: int | None, me
             "model_layer_cycles_per_frame": design["model_layer_cycles_per_frame"],
             "model_network_cycles_per_frame": model_frame,
             "cycles_match_model": design["layer_cycles_per_frame"] == design["model_layer_cycles_per_frame"],
-            "io_cycles": None if total is None else total - t * model_frame,
+            "cycles_beyond_model": None if total is None else total - t * model_frame,
             "failure": sim["failure"], "sim_seconds": sim["sim_seconds"],
             "sequencing": "hardware (one network top: rtl.netctl)", **meta}
 
 
 def run_network(model, codes: np.ndarray, out: str | Path, *, lanes: int = 1, frames: int | None = None,
-                meta: dict | None = None, hardware: bool = False, t_max: int | None = None) -> dict:
+                meta: dict | None = None, hardware: bool = False, t_max: int | None = None,
+                streams: int = 1) -> dict:
     """Run the input ``codes`` (time, input_size) of the input point, truncated to its first
     ``frames``, through every layer-direction's generated top in Icarus (``hardware``: through the
-    one network top, frame buffers of depth ``t_max``, default the next power of two); writes and
-    returns ``out/network.json``."""
+    one network top, frame buffers of depth ``t_max``, default the next power of two, ``streams`` 2:
+    a bidirectional layer through one 2-stream pipelined top); writes and returns
+    ``out/network.json``."""
     from rnnaccel.ref import run_int_model
     from rnnaccel.rtl.synth import write_atomic
 
@@ -158,7 +164,7 @@ def run_network(model, codes: np.ndarray, out: str | Path, *, lanes: int = 1, fr
         raise ValueError(f"parallel (output blocks per pass) must be a positive int, got {lanes!r}")
     x = np.asarray(codes, np.int64)[:frames]
     if hardware:
-        doc = _hardware(model, x, Path(out), lanes, t_max, dict(meta or {}))
+        doc = _hardware(model, x, Path(out), lanes, (t_max, streams), dict(meta or {}))
         write_atomic(Path(out) / "network.json", json.dumps(doc, indent=2))
         return doc
     want = run_int_model(model, x[None]).output[0].astype(np.int64)
@@ -181,7 +187,7 @@ def run_network(model, codes: np.ndarray, out: str | Path, *, lanes: int = 1, fr
 
 def build_network(path: str | Path, out: str | Path, *, lanes: int = 1, fmt: str = "16bit",
                   utterance: int = 0, frames: int | None = None, hardware: bool = False,
-                  t_max: int | None = None) -> dict:
+                  t_max: int | None = None, streams: int = 1) -> dict:
     """A trained run (or export) directory's whole network on one real test utterance of its corpus."""
     from rnnaccel.export import run_features
     from rnnaccel.quant.qformat import quantize_float
@@ -194,4 +200,4 @@ def build_network(path: str | Path, out: str | Path, *, lanes: int = 1, fmt: str
     meta = {"model": str(path), "run_dir": str(src.run_dir), "format": src.fmt, "split": split,
             "utterance": utterance, "utterance_frames": int(len(codes))}
     return run_network(src.int_model, codes, out, lanes=lanes, frames=frames, meta=meta, hardware=hardware,
-                       t_max=t_max)
+                       t_max=t_max, streams=streams)
