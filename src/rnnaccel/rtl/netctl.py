@@ -29,6 +29,10 @@ port of its input buffer: a direction asks for its next frame when its top is in
 ready output the fetch costs no cycle; the first frame collides once and the backward direction
 runs one cycle behind. :func:`network_cycles` is the exact cycle count per utterance.
 
+``streams=2``: each bidirectional layer is one 2-stream :class:`rnnaccel.rtl.pipeline.PipelinedTop`
+(``l<L>``, one set of PEs for both directions) fed forward frame t and backward frame T-1-t in
+turn, its outputs (in the same order) written back at their frame index.
+
 Spec: :func:`rnnaccel.ref.engine.run_int_model`, bit for bit.
 """
 
