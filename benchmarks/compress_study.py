@@ -20,8 +20,12 @@ dense model (ADMM, direct from the projection, pruning) B/2 dense epochs + B/2 c
 dense model of a (cell, seed) is one run at a constant learning rate whose snapshots at 6, 12, 24 and
 48 epochs start the budgets 12, 24 and 48 (and are the dense reference of each budget at B epochs).
 Compression stages use the flow's recipe (Adam, clip 1, cosine LR over the stage, the flow's
-augmentation); ADMM uses ``ADMMSchedule`` (proximal W-step, LR reset per iteration and ×0.1 in its
-last epoch, fresh Adam for fine-tuning) with iterations = B/6, 2 epochs per iteration, B/6 fine-tuning
+augmentation), one learning rate for every stage, 1e-2 (the proxy has few steps per epoch: at the
+flow's 3e-3 a 1 × 64 BiLSTM on 400 utterances was at 85 % dev PER after 6 epochs, at 1e-2 on 600
+utterances 72 %). A variant with the flow's 3e-3 for the stages that start from a trained model
+(``finetune_lr``) was run on part of budget 12 and was worse for every method it ran (docs/compress.md);
+its rows are kept apart. ADMM uses ``ADMMSchedule`` (proximal W-step, LR reset per iteration and ×0.1
+in its last epoch, fresh Adam for fine-tuning) with iterations = B/6, 2 epochs per iteration, B/6 fine-tuning
 epochs (B = 12: the default 2 × 2 + 2) and ρ₀ scaled so that the proximal pull per *epoch* equals the
 default's at the flow's 175 steps per epoch (the pull is per optimizer step; the proxy has fewer steps).
 
@@ -49,6 +53,7 @@ from rnnaccel.io import write_json_atomic
 PROXY = {
     "hidden": 64, "num_layers": 1, "bidirectional": True, "dropout": 0.0,
     "train_utterances": 240, "dev_utterances": 30, "batch_size": 8, "lr": 1e-2, "clip": 1.0,
+    "finetune_lr": 1e-2,  # stages that start from a trained model: the same LR (see the docstring)
     "cmvn": "utterance",
     "augment": {"speed": [0.9, 1.0, 1.1], "time_masks": 2, "time_mask_frames": 10, "freq_masks": 1,
                 "freq_mask_bins": 6},
@@ -127,7 +132,7 @@ class Worker:
         self._data = None
 
     def config(self, cell: str, seed: int, epochs: int, out_dir: Path, lr: str = "cosine",
-               block_size: int | None = None):
+               block_size: int | None = None, base_lr: float | None = None):
         from rnnaccel.train import Config
 
         p = PROXY
@@ -136,8 +141,8 @@ class Worker:
                      "cmvn": p["cmvn"]},
             "model": {"cell": cell, "hidden_size": p["hidden"], "num_layers": p["num_layers"],
                       "bidirectional": p["bidirectional"], "dropout": p["dropout"], "block_size": block_size},
-            "optim": {"epochs": epochs, "batch_size": p["batch_size"], "lr": p["lr"], "clip": p["clip"],
-                      "seed": seed},
+            "optim": {"epochs": epochs, "batch_size": p["batch_size"], "lr": base_lr or p["lr"],
+                      "clip": p["clip"], "seed": seed},
             "augment": p["augment"], "schedule": {"lr": lr}, "out_dir": str(out_dir)})
 
     def data(self) -> tuple:
@@ -201,7 +206,7 @@ class Worker:
                 flow = direct_flow(None, cfg, k, budget, data, work)
             else:
                 dense = self.dense_model(cell, seed, half)
-                cfg = self.config(cell, seed, half, work)
+                cfg = self.config(cell, seed, half, work, base_lr=PROXY["finetune_lr"])
                 if kind == "direct":
                     flow = direct_flow(dense, cfg, k, half, data, work)
                 elif kind == "admm":
@@ -355,17 +360,18 @@ def engine_per(wrapped, test) -> dict:
     return _ref_check(SimpleNamespace(check_utterances=4), wrapped, test, lambda _msg: None)
 
 
-def run_quant(out: Path, corpus: str, cache: str | None, qat_epochs: int) -> None:
+def run_quant(out: Path, corpus: str, cache: str | None, qat_epochs: int, only: str | None = None) -> None:
     """Post-training 16/12-bit quantization (PER of the integer engine on the whole test split) and,
-    when ``qat_epochs`` > 0, QAT of the best k = 8 model per method and cell; writes OUT/quant.json."""
+    when ``qat_epochs`` > 0, QAT (at the fine-tuning LR) of the best k = 8 model per method and cell;
+    writes OUT/quant.json (OUT/quant-<cell>.json with ``only``)."""
     from rnnaccel.compress.pipeline import load_model, qat_flow
     from rnnaccel.quant.recognizer import QuantRecognizer, quant_preset
 
     torch.set_num_threads(1)
     worker, rows = Worker(out, corpus, cache), load_rows(out)
-    path = out / "quant.json"
+    path = out / ("quant.json" if only is None else f"quant-{only}.json")
     done = json.loads(path.read_text()) if path.exists() else {}
-    for cell in CELLS:
+    for cell in CELLS if only is None else (only,):
         for method in ("admm", "direct", "scratch", "prune"):
             best = best_k8(rows, cell, method)
             if best is None:
@@ -383,8 +389,10 @@ def run_quant(out: Path, corpus: str, cache: str | None, qat_epochs: int) -> Non
                          "float_per": best["per"], "ptq_per": ptq["per_integer_engine"],
                          "ptq_bit_exact": ptq["bit_exact"], "ptq_overflows": sum(ptq["overflows"].values())}
                 if qat_epochs:
-                    flow = qat_flow(model, worker.config(cell, best["seed"], qat_epochs, out / "work" / key),
-                                    quant_preset(preset), qat_epochs, worker.data()[0], out / "work" / key)
+                    qcfg = worker.config(cell, best["seed"], qat_epochs, out / "work" / key,
+                                         base_lr=PROXY["finetune_lr"])
+                    flow = qat_flow(model, qcfg, quant_preset(preset), qat_epochs, worker.data()[0],
+                                    out / "work" / key)
                     qat = engine_per(flow.model, worker.data()[1])
                     entry |= {"qat_epochs": qat_epochs, "qat_per": qat["per_integer_engine"],
                               "qat_bit_exact": qat["bit_exact"], "qat_stages": flow.stages}
@@ -395,13 +403,13 @@ def run_quant(out: Path, corpus: str, cache: str | None, qat_epochs: int) -> Non
 
 
 def quant_table(out: Path) -> str:
-    path = out / "quant.json"
-    if not path.exists():
+    paths = sorted(out.glob("quant*.json"))
+    if not paths:
         return ""
     lines = ["| cell | method (best k = 8 model) | float | 16-bit PTQ | 16-bit QAT | 12-bit PTQ "
              "| 12-bit QAT |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    done = json.loads(path.read_text())
+    done = {k: v for p in paths for k, v in json.loads(p.read_text()).items()}
     by = {}
     for e in done.values():
         by.setdefault((e["cell"], e["method"], e["id"]), {})[e["preset"]] = e
@@ -431,7 +439,7 @@ def main() -> None:
         print(table(args.out))
         print(quant_table(args.out))
     else:
-        run_quant(args.out, args.corpus, args.cache, args.qat_epochs)
+        run_quant(args.out, args.corpus, args.cache, args.qat_epochs, args.cell)
 
 
 if __name__ == "__main__":
