@@ -122,6 +122,15 @@ class FusedTables:
     def stages(self) -> int:
         return self.fx[1].shape[0]
 
+    @property
+    def real_bins(self) -> tuple[int, ...]:
+        return tuple(int(f) for f in np.flatnonzero(self.real))
+
+    @property
+    def complex_bins(self) -> tuple[int, int]:
+        """[lo, hi) of the bins between DC and Nyquist."""
+        return 1, max(1, self.k // 2 + 1 - int(self.k % 2 == 0))
+
 
 def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
@@ -153,9 +162,26 @@ def _flat(a: np.ndarray) -> Tensor:
     return torch.from_numpy(a).view(a.shape[0], a.shape[1], -1)
 
 
-def _w2_grad(dacc: np.ndarray, xs: np.ndarray) -> Tensor:
-    """dW2 = sum over steps and batch of dA X^T per bin: one bmm, (nb, 2p, 2q)."""
-    return torch.bmm(_flat(dacc), _flat(xs).transpose(1, 2))
+def _binwise(a: Tensor, b: Tensor, tab: FusedTables, weight_grad: bool = False) -> Tensor:
+    """``a[f] @ b[f]`` per bin f (float64, exact on grid values). On DC and Nyquist the imaginary
+    halves are zero (see ``FusedTables.real``), so there only the real blocks are multiplied and the
+    rest is 0, which is what the full product gives: for the MACs and their input gradient
+    ``a[f, :r/2, :i/2] @ b[f, :i/2]``, for the weight gradient ``a[f, :r/2] @ b[f, :, :c/2]``."""
+    nb, rows, inner, cols = a.shape[0], a.shape[1], a.shape[2], b.shape[2]
+    out = a.new_empty(nb, rows, cols)
+    lo, hi = tab.complex_bins
+    if hi > lo:
+        torch.bmm(a[lo:hi], b[lo:hi], out=out[lo:hi])
+    i_end, c_end = (inner, cols // 2) if weight_grad else (inner // 2, cols)
+    for f in tab.real_bins:
+        out[f].zero_()
+        out[f, : rows // 2, :c_end] = a[f, : rows // 2, :i_end] @ b[f, :i_end, :c_end]
+    return out
+
+
+def _w2_grad(dacc: np.ndarray, xs: np.ndarray, tab: FusedTables) -> Tensor:
+    """dW2 = sum over steps and batch of dA X^T per bin, (nb, 2p, 2q): one bmm over all columns."""
+    return _binwise(_flat(dacc), _flat(xs).transpose(1, 2), tab, weight_grad=True)
 
 
 class _CircRole(torch.autograd.Function):
@@ -172,7 +198,7 @@ class _CircRole(torch.autograd.Function):
         mfft = _stage_masks(1, cols // 2, tab, m)[0]
         kern.fft_fwd(x.detach().permute(2, 0, 1).reshape(width, m).numpy(), rev, tops, bots, twr, twi, ffft,
                      xs, 0, mfft)
-        acc = torch.bmm(w2.detach(), _flat(xs)).numpy().reshape(nb, rows, 1, m)
+        acc = _binwise(w2.detach(), _flat(xs), tab).numpy().reshape(nb, rows, 1, m)
         y = np.empty((out_features, m))
         macc = np.empty(acc.shape, np.uint8)
         mifft = _stage_masks(1, rows // 2, tab, m)[0]
@@ -191,11 +217,12 @@ class _CircRole(torch.autograd.Function):
         kern.ifft_bwd(_np(dy).reshape(dy.shape[0], -1), rev, tops, bots, twr, twi, macc, 0, mifft, dacc, 0)
         dx = None
         if ctx.needs_input_grad[0]:
-            dxs = torch.bmm(w2.detach().transpose(1, 2), _flat(dacc)).numpy().reshape(xs.shape)
+            dxs = _binwise(w2.detach().transpose(1, 2), _flat(dacc), tab)
+            dxs = dxs.numpy().reshape(xs.shape)
             dxt = np.empty((width, xs.shape[3]))
             kern.fft_bwd(dxs, 0, rev, tops, bots, twr, twi, mfft, dxt)
             dx = torch.from_numpy(dxt).view(width, steps, -1).permute(1, 2, 0)
-        return dx, _w2_grad(dacc, xs), None, None
+        return dx, _w2_grad(dacc, xs, tab), None, None
 
 
 def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
@@ -244,7 +271,7 @@ class _LSTMRec(torch.autograd.Function):
         _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv, dgx,
                             dacc, dpeep)
         dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
-        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8]), dbias,
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8], tab), dbias,
                 torch.from_numpy(dpeep) if has_peep else None, None, None, None)
 
 
@@ -276,7 +303,7 @@ class _GRURec(torch.autograd.Function):
         dgx, dgh = np.empty((3 * hidden, steps, n)), np.empty((steps, 3 * hidden, n))
         dacc = np.empty(sv[6].shape)
         _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(w2), tab.real, reverse, sv, dgx, dgh, dacc)
-        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4]), torch.from_numpy(dgh.sum(axis=(0, 2))),
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4], tab), torch.from_numpy(dgh.sum(axis=(0, 2))),
                 None, None)
 
 
