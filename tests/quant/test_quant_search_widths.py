@@ -40,6 +40,13 @@ def test_fit_finds_the_fewest_integer_bits_of_every_point(start):
     assert cfg.sigmoid_pwl.coef_format.bits == 14 and cfg.sigmoid_pwl.coef_format.int_bits == 4
 
 
+def test_fit_from_the_answer_takes_two_checks():
+    """A start at a neighbouring width's result (the usual case): one clean check, one failing trial."""
+    calls = []
+    cfg, _, rounds = fit_int_bits(_threshold_check(NEEDS, calls), QuantConfig.c_lstm(), 12, start=NEEDS)
+    assert {p: cfg[p].int_bits for p in NEEDS} == NEEDS and rounds == len(calls) == 2
+
+
 def test_fit_per_group_widths_and_errors():
     widths = {"fft": 12, "weights": 10, **{g: 14 for g in POINT_GROUPS if g not in ("fft", "weights")}}
     cfg, _, _ = fit_int_bits(_threshold_check(NEEDS), QuantConfig.c_lstm(), widths)

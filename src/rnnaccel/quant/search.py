@@ -144,10 +144,12 @@ def fit_int_bits(check: Check, base: QuantConfig, widths: int | Mapping[str, int
                  ) -> tuple[QuantConfig, dict[str, int], int]:
     """Integer bits per point at the given total ``widths`` such that ``check`` reports no overflow.
 
-    A bisection per point, all points in parallel, one ``check`` per round: each point the check
+    A search per point, all points in parallel, one ``check`` per round: each point the check
     reports keeps the last integer-bit count that did not overflow (``ok``) and the last that did
-    (``bad``, at first :data:`MIN_INT_BITS` - 1) and tries the middle; a point that overflows with no
-    ``ok`` yet gets one more bit. Starts from ``start`` (default ``base``'s integer bits; the twiddles,
+    (``bad``, at first :data:`MIN_INT_BITS` - 1) and tries the middle (bisection); with a ``start``
+    (a neighbouring width's result) it first tries 1, 2, 4, ... bits below ``ok`` (galloping: two
+    checks when the start is already the answer). A point that overflows with no ``ok`` yet gets one
+    more bit. Starts from ``start`` (default ``base``'s integer bits; the twiddles,
     which no check counts, get the fewest that hold :data:`TWIDDLE_MAX`; unreported points keep theirs).
     Ends when the configuration just checked had no overflow and every reported point sits at its
     ``ok`` with ``bad`` = ``ok`` - 1: one fewer integer bit at any point overflowed in some round (given
@@ -164,6 +166,8 @@ def fit_int_bits(check: Check, base: QuantConfig, widths: int | Mapping[str, int
         ibits["twiddle"] = fewest_int_bits(TWIDDLE_MAX, base.twiddle, per_point["twiddle"]).int_bits
     ok: dict[str, int | None] = dict.fromkeys(points)
     bad = dict.fromkeys(points, MIN_INT_BITS - 1)
+    step = dict.fromkeys(points, 1 if start else 64)  # galloping step below ok (64: plain bisection)
+    passed: tuple[dict[str, int], QuantConfig, dict[str, int]] | None = None  # the last clean check
     for rounds in range(1, max_rounds + 1):
         config = with_widths(base, per_point, ibits)
         counts = dict(check(config))
@@ -174,9 +178,13 @@ def fit_int_bits(check: Check, base: QuantConfig, widths: int | Mapping[str, int
                 if ok[p] is not None and ok[p] <= ibits[p]:
                     ok[p] = None  # it passed before only because of the other points' trial values
             else:
+                if ok[p] is not None and ibits[p] < ok[p]:
+                    step[p] *= 2
                 ok[p] = ibits[p]
         if all(counts[p] == 0 and ok[p] - bad[p] <= 1 for p in reported):
             return config, counts, rounds
+        if all(counts.get(p, 0) == 0 for p in points):
+            passed = (dict(ibits), config, counts)
         for p in reported:
             if ok[p] is None:
                 if bad[p] >= per_point[p]:
@@ -184,7 +192,10 @@ def fit_int_bits(check: Check, base: QuantConfig, widths: int | Mapping[str, int
                                      f"ap_fixed<{per_point[p]},{per_point[p]}> ({counts[p]} values)")
                 ibits[p] = bad[p] + 1
             else:
-                ibits[p] = (ok[p] + bad[p] + 1) // 2 if ok[p] - bad[p] > 1 else ok[p]
+                ibits[p] = max(ok[p] - step[p], (ok[p] + bad[p] + 1) // 2) if ok[p] - bad[p] > 1 else ok[p]
+        settled = all(ok[p] is not None and ok[p] - bad[p] <= 1 for p in reported)
+        if passed is not None and passed[0] == ibits and settled:
+            return passed[1], passed[2], rounds  # the next config was checked already: no overflow
     raise ValueError(f"integer-bit fit at widths {dict(widths) if isinstance(widths, Mapping) else widths} "
                      f"did not settle within {max_rounds} checks")
 
