@@ -172,5 +172,7 @@ def test_cli_hardware_network_of_a_run_directory(tmp_path, monkeypatch):
     assert doc["bit_exact"] and doc["cycles_match_schedule"] and doc["cycles_match_model"]
     assert doc["frames"] == 3 and doc["t_max"] == 4 and doc["sequencing"].startswith("hardware")
     assert doc["cycles_beyond_model"] == 2 * 3 + 2 * 3 + 1  # frames in and out, controller
+    res = CliRunner().invoke(rtl, ["sim", str(out)])  # rerun the build's testbench
+    assert res.exit_code == 0 and "bit_exact True  frames [3]" in res.output, res.output
     res = CliRunner().invoke(rtl, ["network", str(tmp_path / "run"), "--out", str(out), "--t-max", "8"])
     assert res.exit_code != 0 and "--t-max and --streams are for --hardware" in res.output

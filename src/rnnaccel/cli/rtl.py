@@ -160,16 +160,22 @@ def build(shape: str | None, model: Path | None, out_dir: Path, **opts) -> None:
 @click.argument("design_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print sim.json instead of a summary.")
 def sim(design_dir: Path, as_json: bool) -> None:
-    """Run an 'rnnaccel rtl build' directory's testbench in Icarus; writes DIR/sim.json."""
+    """Run an 'rnnaccel rtl build' (or 'rtl network --hardware') directory's testbench in Icarus;
+    writes DIR/sim.json."""
     from rnnaccel.rtl.build import run_sim
+    from rnnaccel.rtl.netbuild import run_network_sim
     from rnnaccel.rtl.synth import ToolNotFound
 
+    network_top = (design_dir / "cocotb_net.py").is_file()
     try:
-        doc = run_sim(design_dir)
+        doc = (run_network_sim if network_top else run_sim)(design_dir)
     except (ValueError, ToolNotFound) as e:
         raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(doc, indent=2))
+    elif network_top:
+        click.echo(f"bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles per utterance "
+                   f"{doc['cycles']} (schedule {doc['schedule_cycles']})")
     else:
         click.echo(f"bit_exact {doc['bit_exact']}  frames {doc['frames']}  cycles/frame "
                    f"{doc['cycles_per_frame']} (schedule {doc['schedule_cycles_per_frame']}, "
