@@ -80,7 +80,7 @@ def _act_rows(src, r0, r1, dst, dd, pwl, f):
             dst[r, b], dd[r, b] = v, slopes[g] * ok
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _stages_fwd(re, im, tops, bots, twr, twi, fmt, mask):
     """The radix-2 stages in place on (k, N) re/im, rounding every stage to format tuple ``fmt``;
     mask (S, 2, k, N)."""
@@ -103,7 +103,7 @@ def _stages_fwd(re, im, tops, bots, twr, twi, fmt, mask):
                 im[i, b], mask[s, 1, i, b] = _q(im[i, b], fmt)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _stages_bwd(gre, gim, tops, bots, twr, twi, mask):
     """Transpose of :func:`_stages_fwd` in place on the gradients (STE masks applied per stage)."""
     n = gre.shape[1]
@@ -343,34 +343,33 @@ def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx,
     steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
     dh, dc = dh_end.copy(), dc_end.copy()
     dxs = np.empty((w2.shape[0], w2.shape[2], 1, n))
-    dhp, dpre = np.empty((hidden, n)), np.empty((4 * hidden, n))
+    dhp, dpre, zero = np.empty((hidden, n)), np.empty((4 * hidden, n)), np.zeros((hidden, n))
+    h2, h3 = 2 * hidden, 3 * hidden
     for s in range(steps - 1, -1, -1):
         t = steps - 1 - s if reverse else s
-        tp = t + 1 if reverse else t - 1  # the previous step in processing order
-        first = s == 0
+        cprev = zero if s == 0 else c_all[t + 1 if reverse else t - 1]  # previous step in processing order
+        g_t, d_t, ct, tct, dtct, mct, mmt, dyt = (gates[t], dgates[t], c_all[t], tc_all[t], dtc_all[t],
+                                                  mc_all[t], mm_all[t], dy[t])
+        # Peephole weights are zeros without peepholes (adding exact zeros changes no value), so this
+        # loop has no branch; the peephole weight gradients are summed after it.
         for u in range(hidden):
+            pi, pf, po = peep[0, u], peep[1, u], peep[2, u]
             for b in range(n):
-                cp = 0.0 if first else c_all[tp, u, b]
-                i, f = gates[t, u, b], gates[t, hidden + u, b]
-                g, o = gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
-                dm = (dy[t, u, b] + dh[u, b]) * mm_all[t, u, b]
-                dao = dm * tc_all[t, u, b] * dgates[t, 3 * hidden + u, b]
-                dcn = dc[u, b] + dm * o * dtc_all[t, u, b]
-                if has_peep:
-                    dcn += dao * peep[2, u]
-                    dpeep[2, u] += dao * c_all[t, u, b]
-                dcell = dcn * mc_all[t, u, b]
-                dai_ = dcell * g * dgates[t, u, b]
-                daf = dcell * cp * dgates[t, hidden + u, b]
-                dag = dcell * i * dgates[t, 2 * hidden + u, b]
-                dcp = dcell * f
-                if has_peep:
-                    dcp += dai_ * peep[0, u] + daf * peep[1, u]
-                    dpeep[0, u] += dai_ * cp
-                    dpeep[1, u] += daf * cp
-                dc[u, b] = dcp
-                dpre[u, b], dpre[hidden + u, b] = dai_, daf
-                dpre[2 * hidden + u, b], dpre[3 * hidden + u, b] = dag, dao
+                cp = cprev[u, b]
+                dm = (dyt[u, b] + dh[u, b]) * mmt[u, b]
+                dao = dm * tct[u, b] * d_t[h3 + u, b]
+                dcell = (dc[u, b] + dm * g_t[h3 + u, b] * dtct[u, b] + dao * po) * mct[u, b]
+                dai_ = dcell * g_t[h2 + u, b] * d_t[u, b]
+                daf = dcell * cp * d_t[hidden + u, b]
+                dpre[h2 + u, b] = dcell * g_t[u, b] * d_t[h2 + u, b]
+                dc[u, b] = dcell * g_t[hidden + u, b] + (dai_ * pi + daf * pf)
+                dpre[u, b], dpre[hidden + u, b], dpre[h3 + u, b] = dai_, daf, dao
+        if has_peep:
+            for u in range(hidden):
+                for b in range(n):
+                    dpeep[0, u] += dpre[u, b] * cprev[u, b]
+                    dpeep[1, u] += dpre[hidden + u, b] * cprev[u, b]
+                    dpeep[2, u] += dpre[h3 + u, b] * ct[u, b]
         for r in range(4 * hidden):
             for b in range(n):
                 dgx[r, t, b] = dpre[r, b]
