@@ -103,9 +103,10 @@ def _measure(models: dict, case: str, data: torch.Tensor, reps: int) -> dict[str
     for name, vals in samples.items():
         model = entries[name][0]
         path = "torch.nn dense" if name == "dense" else str(getattr(model, "last_path", None))
+        if "streamer" in name:
+            path = str(model.streamer().path)
         out[name] = {"wall": statistics.median(v[0] for v in vals),
-                     "cpu": statistics.median(v[1] for v in vals),
-                     "path": "streamer (compiled step, state kept inside)" if "streamer" in name else path}
+                     "cpu": statistics.median(v[1] for v in vals), "path": path}
     return out
 
 

@@ -130,7 +130,7 @@ class CompiledLSTM:
     common: _Common
     wzr: np.ndarray  # (F, q_in + q_h, 4H/k): input (when fused) then recurrent spectra
     wzi: np.ndarray
-    wpr: np.ndarray  # (F, H/k, P/k); P/k = 0 without projection
+    wpr: np.ndarray  # (F, P/k, H/k): output blocks first (``_mac_dot``); P/k = 0 without projection
     wpi: np.ndarray
     bias: np.ndarray  # (4, k, H/k): b_hh (+ b_ih when fused)
     peep: np.ndarray  # (3, k, H/k), zeros without peepholes
@@ -151,8 +151,8 @@ class CompiledLSTM:
         if fused:
             ir, ii = spectra(d.ih)
             wr, wi = np.concatenate([ir, wr], axis=1), np.concatenate([ii, wi], axis=1)
-        no_proj = (np.zeros((k // 2 + 1, d.hidden_size // k, 0)),) * 2
-        pr, pi = no_proj if d.proj is None else spectra(d.proj)
+        no_proj = (np.zeros((k // 2 + 1, 0, d.hidden_size // k)),) * 2
+        pr, pi = no_proj if d.proj is None else (s.transpose(0, 2, 1) for s in spectra(d.proj))
         bias = np.zeros(4 * d.hidden_size)
         for role in (d.hh, d.ih) if fused else (d.hh,):
             bias = bias + (0 if role.bias is None else role.bias.detach().double().cpu().numpy())
@@ -183,10 +183,10 @@ class CompiledLSTM:
         ``views[21]`` is the natural-order output ``h``, ``views[22]`` the cell state ``c``."""
         cm, k = self.common, self.common.dft.shape[2]
         nbins, q, pg = self.wzr.shape
-        m, q_in, pp, dt = pg // 4, q - self.out // k, self.wpr.shape[2], cm.cst.dtype
+        m, q_in, pp, dt = pg // 4, q - self.out // k, self.wpr.shape[1], cm.cst.dtype
         scratch = [(nbins, q), (nbins, q), (nbins, pg), (nbins, pg), (4, k, m), (k, m), (2, 2 * k * m),
                    (k, q_in), (1, k, self.out // k), (nbins, m), (nbins, m), (nbins, pp), (nbins, pp),
-                   (self.out,), (self.hidden,)]
+                   (self.out,), (self.hidden,), (k, pg)]
         arrays = [self.wzr, self.wzi, self.wpr, self.wpi, self.bias, self.peep, cm.dft, cm.cst]
         return StepPack.build(arrays + [np.zeros(shape, dt) for shape in scratch], work=14, ilike=cm.ilike,
                               outputs=(21, 22))
@@ -290,7 +290,7 @@ class CompiledGRU:
         nbins, m, pg = self.whr.shape
         q_in, dt = self.wxr.shape[1], cm.cst.dtype
         scratch = [(nbins, m), (nbins, m), (nbins, pg), (nbins, pg), (nbins, q_in), (nbins, q_in), (k, q_in),
-                   (3, k, m), (3, k, m), (k, m), (2, 2 * k * m), (self.hidden,)]
+                   (3, k, m), (3, k, m), (k, m), (2, 2 * k * m), (self.hidden,), (k, pg)]
         arrays = [self.wxr, self.wxi, self.b_ih, self.whr, self.whi, self.b_hh, cm.dft, cm.cst]
         return StepPack.build(arrays + [np.zeros(shape, dt) for shape in scratch], work=18, ilike=cm.ilike,
                               outputs=(19,))
