@@ -127,3 +127,16 @@ def test_pipelined_top_rejects_what_it_cannot_interleave():
         PipelinedTop("lstm", [layer[0], other[0]], cfg, cfg.input)
     with pytest.raises(ValueError, match="one length"):
         interleave([np.zeros((3, 8)), np.zeros((2, 8))])
+
+
+def test_two_utterances_share_one_direction():
+    """S copies of one direction (several utterances): one set of weight words (the MAC memories are
+    not stacked), each stream its own frames and state."""
+    cfg, rng = CONFIGS["ap_fixed<16,8>"], np.random.default_rng(9)
+    d = _layer("lstm", 0, cfg, seed=4)[0]
+    top = PipelinedTop("lstm", [d, d], cfg, cfg.input, 1)
+    assert top.pe_ih.role is d.ih and top.pe_hh.role is d.hh
+    xs = [random_codes(cfg.input, (3, 8), rng) // 4 for _ in range(2)]
+    frames, first = interleave(xs)
+    got, _ = _run(top, frames, first)
+    _check(got, reference_streams("lstm", [d, d], cfg, xs))
