@@ -14,9 +14,15 @@ testbench, and run it: ``rnnaccel rtl build`` / ``rnnaccel rtl sim``.
 - ``cocotb_top.py``: the testbench (fails at the first differing frame, point and value);
 - ``synth.ys``: the Yosys script (``synth_xilinx -family xcu``), ``design.json``: the parameters.
 
+``write_streams_design`` does the same for the pipelined top over S >= 2 interleaved streams
+(:class:`rnnaccel.rtl.pipeline.PipelinedTop`, ``rnnaccel rtl build --streams S``): the frames in
+round-robin order with each stream's ``first`` flag, the expected outputs in the same order.
+
 ``run_sim`` compiles and runs it in Icarus and writes ``DIR/sim.json``: ``bit_exact``, ``frames``,
-``cycles_per_frame`` (measured, between consecutive output frames), ``schedule_cycles_per_frame``
-(:func:`rnnaccel.rtl.top.top_cycles`) and ``model_cycles_per_frame`` (:func:`model_cycles`).
+``cycles_per_frame`` (measured: cycles per output frame over the last S frames, S = 1: between the
+last two), ``schedule_cycles_per_frame`` (:func:`rnnaccel.rtl.top.top_cycles`, or the pipelined
+controller's exact schedule) and ``model_cycles_per_frame`` (:func:`model_cycles`: the sum of the
+stages for one stream, one frame per slowest stage for S streams).
 """
 
 from __future__ import annotations
