@@ -158,8 +158,11 @@ def _stage_masks(steps: int, blocks: int, tab: FusedTables, n: int) -> np.ndarra
 
 
 def _flat(a: np.ndarray) -> Tensor:
-    """(nb, rows, T, B) -> (nb, rows, T*B) tensor view."""
-    return torch.from_numpy(a).view(a.shape[0], a.shape[1], -1)
+    """(T, nb, rows, B) -> (nb, rows, T*B) tensor: a view for T = 1, else one copy."""
+    t = torch.from_numpy(a)
+    if a.shape[0] == 1:
+        return t[0]
+    return t.permute(1, 2, 0, 3).reshape(a.shape[1], a.shape[2], -1)
 
 
 def _binwise(a: Tensor, b: Tensor, tab: FusedTables, weight_grad: bool = False) -> Tensor:
@@ -194,11 +197,11 @@ class _CircRole(torch.autograd.Function):
         nb, rows, cols = w2.shape
         steps, n, width = x.shape
         m = steps * n
-        xs = np.empty((nb, cols, 1, m))
+        xs = np.empty((1, nb, cols, m))
         mfft = _stage_masks(1, cols // 2, tab, m)[0]
         kern.fft_fwd(x.detach().permute(2, 0, 1).reshape(width, m).numpy(), rev, tops, bots, twr, twi, ffft,
                      xs, 0, mfft)
-        acc = _binwise(w2.detach(), _flat(xs), tab).numpy().reshape(nb, rows, 1, m)
+        acc = _binwise(w2.detach(), _flat(xs), tab).numpy().reshape(1, nb, rows, m)
         y = np.empty((out_features, m))
         macc = np.empty(acc.shape, np.uint8)
         mifft = _stage_masks(1, rows // 2, tab, m)[0]
@@ -233,8 +236,8 @@ def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_feature
 
 def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
     nb, rows, cols = w2.shape
-    return (np.empty((nb, cols, steps, n)), _stage_masks(steps, cols // 2, tab, n),
-            np.empty((nb, rows, steps, n), np.uint8), _stage_masks(steps, rows // 2, tab, n))
+    return (np.empty((steps, nb, cols, n)), _stage_masks(steps, cols // 2, tab, n),
+            np.empty((steps, nb, rows, n), np.uint8), _stage_masks(steps, rows // 2, tab, n))
 
 
 class _LSTMRec(torch.autograd.Function):
