@@ -25,7 +25,8 @@ from numba import carray, njit, types
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array
 
-__all__ = ["gru_run", "gru_step", "gru_step_init", "lstm_run", "lstm_step", "lstm_step_init"]
+__all__ = ["gru_run", "gru_step", "gru_step_init", "lstm_run", "lstm_step", "lstm_step_cell",
+           "lstm_step_init"]
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
 
@@ -121,14 +122,32 @@ def _put_columns(src, dst, col0):
 
 @njit(**_JIT)
 def _dft(xt, cr, ci, zr, zi, col0):
-    """Spectra of the t-major blocks ``xt (k, n)`` into columns ``col0:col0+n`` of ``zr, zi (F, Q)``."""
+    """Spectra of the t-major blocks ``xt (k, n)`` into columns ``col0:col0+n`` of ``zr, zi (F, Q)``.
+
+    Four time rows per pass, added in order of t (the same sums as one row per pass).
+    """
     k, n = xt.shape
     for f in range(cr.shape[0]):
-        outr, outi = zr[f, col0:col0 + n], zi[f, col0:col0 + n]
-        _zero(outr)
-        _zero(outi)
-        for t in range(k):
-            a, b, row = cr[f, t], ci[f, t], xt[t]
+        outr, outi = _zero(zr[f, col0:col0 + n]), _zero(zi[f, col0:col0 + n])
+        t = 0
+        while t + 4 <= k:
+            a0, a1, a2, a3 = cr[f, t], cr[f, t + 1], cr[f, t + 2], cr[f, t + 3]
+            b0, b1, b2, b3 = ci[f, t], ci[f, t + 1], ci[f, t + 2], ci[f, t + 3]
+            for j in range(n):
+                x0, x1, x2, x3 = xt[t, j], xt[t + 1, j], xt[t + 2, j], xt[t + 3, j]
+                sr, si = outr[j], outi[j]
+                sr += a0 * x0
+                si += b0 * x0
+                sr += a1 * x1
+                si += b1 * x1
+                sr += a2 * x2
+                si += b2 * x2
+                sr += a3 * x3
+                si += b3 * x3
+                outr[j], outi[j] = sr, si
+            t += 4
+        for tt in range(t, k):
+            a, b, row = cr[f, tt], ci[f, tt], xt[tt]
             for j in range(n):
                 outr[j] += a * row[j]
                 outi[j] += b * row[j]
@@ -563,14 +582,20 @@ def _lstm_views(buf, meta):
 @njit(**_JIT)
 def lstm_step(address, n_in, buf, bits, meta):
     """One frame of an LSTM(P) layer with a fused input role: ``n_in`` values at ``address`` (the caller
-    checks dtype, size and contiguity) -> output ``h`` (natural order, ``meta[21]``), ``c`` (``meta[22]``)."""
+    checks dtype, size and contiguity) -> output ``h`` (natural order, ``meta[21]``); the natural-order ``c``
+    (``meta[22]``) is written only by ``lstm_step_cell`` (when the state is read)."""
     x = carray(_pointer_to(address, buf), (n_in,))
     (wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai, gates, c, work, xt, ht, pr, pi, sr,
      si) = _lstm_views(buf, meta)
     _lstm_frame(x, x[:0], wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst, zr, zi, ar, ai, gates, c, work,
                 bits, xt, ht, pr, pi, sr, si, _v2(buf, meta, 23))
     _from_tmajor(ht[0], _v1(buf, meta, 21))
-    _from_tmajor(c, _v1(buf, meta, 22))
+
+
+@njit(**_JIT)
+def lstm_step_cell(buf, meta):
+    """The natural-order ``c`` (``meta[22]``) from the kernel's t-major one."""
+    _from_tmajor(_v2(buf, meta, 13), _v1(buf, meta, 22))
 
 
 @njit(**_JIT)

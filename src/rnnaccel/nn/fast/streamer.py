@@ -63,6 +63,7 @@ class Streamer:
                      else (kernels.gru_step, kernels.gru_step_init))
         self._packs = [plan.step_pack() for plan, _ in plans]
         self._inits = [(init, pack) for pack in self._packs]
+        self._syncs = [(kernels.lstm_step_cell, pack) for pack in self._packs] if lstm else []
         self._state_views = [[pack.views[i] for i in pack.outputs] for pack in self._packs]
         first = self._packs[0]
         self._run0 = (run, first.buf, first.bits, first.meta)
@@ -80,7 +81,7 @@ class Streamer:
         self._steps = [(plan.kernel_args(x, None, states, (y, 0), states, idx, lens, False), ih,
                         plan.run_kernel)
                        for idx, ((plan, ih), x, y) in enumerate(zip(plans, [frame, *ys], ys, strict=False))]
-        self._inits = []
+        self._inits, self._syncs = [], []
         self._state_views = [[s[layer, 0] for s in states] for layer in range(len(plans))]
         self._out = torch.from_numpy(ys[-1]).view(-1)
 
@@ -100,6 +101,8 @@ class Streamer:
 
     @property
     def state(self) -> tuple[Tensor, ...]:
+        for sync, pack in self._syncs:  # the natural-order cell state is not written per step
+            sync(pack.buf, pack.meta)
         return tuple(torch.from_numpy(np.stack([views[i] for views in self._state_views])[:, None].copy())
                      for i in range(len(self._state_views[0])))
 
