@@ -19,6 +19,7 @@ CONFIGS = {
     "trn-wrap": QuantConfig.uniform(bits=10, frac=5, rounding="trn", overflow="wrap"),
     "conv-sat": QuantConfig.uniform(bits=9, frac=5, rounding="rnd_conv").with_formats(
         twiddle=QFormat(bits=16, frac=14)),
+    "18bit": QuantConfig.uniform(bits=18, frac=10),  # wider than the activation tables: computed PWL
 }
 
 

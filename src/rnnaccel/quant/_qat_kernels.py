@@ -58,14 +58,25 @@ def _q(v, f):
 
 
 @njit(**_JIT)
-def _act_rows(src, r0, r1, dst, dd, pwl, f):
-    """Rows r0..r1 of ``src`` (rows, N) through the PWL ``pwl`` and format tuple ``f``: ``dst`` = the
-    rounded value, ``dd`` = d dst / d src (the segment's slope times the output's STE mask).
+def _act_rows(src, r0, r1, dst, dd, act, f):
+    """Rows r0..r1 of ``src`` (rows, N) through the activation ``act`` rounded to format tuple ``f``:
+    ``dst`` = the rounded value, ``dd`` = d dst / d src (the segment's slope times the output's STE
+    mask).
 
-    The segment is searchsorted(breaks, x, right=True), found from the uniform width and corrected
-    against the breakpoints themselves (exact). Written out here, not as a per-element helper: numba
-    passes the table arrays to a helper with reference counting per call (15x slower)."""
-    breaks, starts, bases, slopes = pwl[0], pwl[1], pwl[2], pwl[3]
+    ``act`` = (breaks, starts, bases, slopes, lut, (2**frac, code_min) of the input format). With a
+    table (``lut`` rows = every input code: value, derivative; inputs up to 16 bits), one lookup per
+    value. Else the segment is searchsorted(breaks, x, right=True), found from the uniform width and
+    corrected against the breakpoints themselves (exact). Written out here, not as a per-element
+    helper: numba passes the table arrays to a helper with reference counting per call (15x slower)."""
+    lut = act[4]
+    if lut.shape[0] > 0:
+        scale, cmin = act[5][0], act[5][1]
+        for r in range(r0, r1):
+            for b in range(src.shape[1]):
+                e = int(src[r, b] * scale - cmin)
+                dst[r, b], dd[r, b] = lut[e, 0], lut[e, 1]
+        return
+    breaks, starts, bases, slopes = act[0], act[1], act[2], act[3]
     last = breaks.shape[0]
     b0 = breaks[0]
     w = breaks[1] - b0 if last > 1 else 1.0
@@ -287,10 +298,11 @@ def _mask_rows(dd, ok, r0, r1):
 
 
 @njit(**_JIT)
-def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv):
+def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reverse, sv):
     """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
 
-    ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden. ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
+    ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh`` take gate_acc inputs,
+    ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
     xs, mfft, macc, mifft) with time first (``xs``, ``macc`` bin-major); ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
     d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope, ``mc``/``mm`` the cell and
     hidden STE masks."""
@@ -327,7 +339,7 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, reverse, sv)
         _round_rows(pre, 3 * hidden, 4 * hidden, fa, oka)
         _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs)
         _mask_rows(d_t, oka, 0, 4 * hidden)
-        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh, ft)
+        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh_c, ft)
         for u in range(hidden):
             for b in range(n):
                 m, okm = _q(g_t[3 * hidden + u, b] * tc_all[t, u, b], fh)

@@ -30,6 +30,8 @@ from torch import Tensor, nn
 from rnnaccel.nn.circulant import BlockCirculantLinear
 from rnnaccel.quant.config import QPoint, QuantConfig
 from rnnaccel.quant.fft import FFTPlan, check_fft_size
+from rnnaccel.quant.fakequant import _quantize_codes
+from rnnaccel.quant.pwl import PWLActivation
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding
 from rnnaccel.quant.roles import QuantContext, quantized_freq_weight
 
@@ -80,10 +82,26 @@ def _fmt_row(fmt: QFormat) -> np.ndarray:
                      1.0 if fmt.overflow is Overflow.SAT else 0.0, float(2**fmt.bits)])
 
 
-def _pwl_tables(pwl) -> tuple[np.ndarray, ...]:
+_LUT_MAX_BITS = 16  # activation tables for input formats up to 16 bits (65,536 rows, 1 MiB)
+
+
+def _act_tables(pwl: PWLActivation, in_fmt: QFormat, out_fmt: QFormat) -> tuple[np.ndarray, ...]:
+    """The kernels' activation tuple: PWL tables in value units, and for inputs of at most
+    ``_LUT_MAX_BITS`` bits the value and derivative for every input code, computed by the reference
+    functions themselves (``PWLActivation.__call__``, fake-quant rounding and its STE mask)."""
     t = pwl.table
     lsb = 2.0**-t.frac
-    return tuple(np.ascontiguousarray(a * lsb, dtype=np.float64) for a in (t.breaks, t.starts, t.bases, t.slopes))
+    pieces = tuple(np.ascontiguousarray(a * lsb, dtype=np.float64) for a in (t.breaks, t.starts, t.bases, t.slopes))
+    if in_fmt.bits > _LUT_MAX_BITS:
+        return (*pieces, np.zeros((0, 2)), np.zeros(2))
+    x = torch.arange(in_fmt.code_min, in_fmt.code_max + 1, dtype=torch.float64) * in_fmt.lsb
+    codes, bad = _quantize_codes(pwl(x), out_fmt)
+    region = torch.searchsorted(torch.from_numpy(pieces[0]), x, right=True)
+    slope = torch.from_numpy(pieces[3])[region]
+    if out_fmt.overflow is Overflow.SAT:
+        slope = slope.masked_fill(bad, 0.0)
+    lut = torch.stack([codes * out_fmt.lsb, slope], 1).numpy()
+    return (*pieces, np.ascontiguousarray(lut), np.array([2.0**in_fmt.frac, float(in_fmt.code_min)]))
 
 
 @dataclass(frozen=True)
@@ -94,8 +112,9 @@ class FusedTables:
     fx: tuple  # rev, tops, bots, twr, twi, fft fmt, freq_acc fmt, ifft fmt
     real: np.ndarray  # uint8 (k/2+1,): 1 on DC and Nyquist, whose Wi and imaginary bins are exactly 0
     cell: np.ndarray  # format rows: gate_acc, sigmoid, tanh, cell (or hidden again), hidden
-    sig: tuple
-    tanh: tuple
+    sig: tuple  # sigmoid of gate_acc inputs (quant._qat_kernels._act_rows)
+    tanh: tuple  # tanh of gate_acc inputs
+    tanh_c: tuple  # tanh of cell-state inputs (LSTM)
 
     @classmethod
     @lru_cache(maxsize=32)
@@ -116,7 +135,10 @@ class FusedTables:
         real = np.zeros(k // 2 + 1, np.uint8)
         real[0] = 1
         real[-1] |= k % 2 == 0
-        return cls(k, fx, real, cell, _pwl_tables(config.sigmoid_pwl), _pwl_tables(config.tanh_pwl))
+        acts = (_act_tables(config.sigmoid_pwl, config.gate_acc, config.sigmoid),
+                _act_tables(config.tanh_pwl, config.gate_acc, config.tanh),
+                _act_tables(config.tanh_pwl, cell_fmt, config.tanh))
+        return cls(k, fx, real, cell, *acts)
 
     @property
     def stages(self) -> int:
@@ -252,7 +274,7 @@ class _LSTMRec(torch.autograd.Function):
         sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
               np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape), *_rec_buffers(steps, n, w2, tab))
         _kernels().lstm_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
-                            tab.sig, tab.tanh, reverse, sv)
+                            tab.sig, tab.tanh, tab.tanh_c, reverse, sv)
         ctx.save_for_backward(w2, peep)
         ctx.saved = (sv, has_peep, reverse, tab)
         y, c = _natural(sv[0]), _natural(sv[1])
