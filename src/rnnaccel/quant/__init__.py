@@ -8,7 +8,7 @@ from rnnaccel.quant.model import QuantGRU, QuantLSTM, quantize
 from rnnaccel.quant.pwl import PWLActivation
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding, quantize_float, requantize
 from rnnaccel.quant.recognizer import QUANT_PRESETS, QuantRecognizer, quant_preset
-from rnnaccel.quant.search import calibrate, search_int_bits
+from rnnaccel.quant.search import calibrate, fit_int_bits, search_int_bits, search_widths
 
 __all__ = [
     "POINT_NAMES",
@@ -27,6 +27,7 @@ __all__ = [
     "calibrate",
     "fake_quant",
     "fft_error_bound",
+    "fit_int_bits",
     "irfft_q",
     "quantize",
     "quant_preset",
@@ -34,4 +35,5 @@ __all__ = [
     "requantize",
     "rfft_q",
     "search_int_bits",
+    "search_widths",
 ]
