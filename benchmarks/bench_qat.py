@@ -5,10 +5,12 @@ random utterances (CTC). Steps, interleaved and repeated (median of ``--reps``):
 
 * ``float``: zero_grad, CTC loss, backward, clip, Adam step (what rnnaccel.train does per batch);
 * ``qat``: the same through ``QuantRecognizer(model, quant_preset(--quant))`` (fake quantization
-  with the straight-through estimator, what ``qat_flow`` trains).
+  with the straight-through estimator, what ``qat_flow`` trains); its directions run the fused path
+  (``rnnaccel.quant.fused``) unless ``--reference`` keeps the readable per-timestep loop.
 
-Writes benchmarks/results/bench_qat.json with ``ratio = qat / float`` (target: <= 3).
-Run: ``nice -n 15 python benchmarks/bench_qat.py --threads 1 --reps 3``.
+Writes benchmarks/results/bench_qat.json with ``ratio = qat / float`` (target: <= 3) and the path
+each QAT direction took.
+Run: ``python benchmarks/bench_qat.py --threads 1 --reps 5 --batch 8 --frames 200``.
 """
 
 from __future__ import annotations
@@ -55,23 +57,31 @@ def _stepper(model, data):
     return step
 
 
-def main(threads: int, reps: int, batch: int, frames: int, quant: str) -> None:
-    from rnnaccel.io import write_json_atomic
+def _qat(model, quant: str, reference: bool):
     from rnnaccel.quant import QuantRecognizer, quant_preset
+
+    qat = QuantRecognizer(model, quant_preset(quant)).train()
+    qat.rnn.fused = not reference
+    paths = {qat.rnn.path_reason(d) or "fused" for layer in qat.rnn.model.layers for d in layer}
+    return qat, sorted(paths)
+
+
+def main(threads: int, reps: int, batch: int, frames: int, quant: str, reference: bool) -> None:
+    from rnnaccel.io import write_json_atomic
 
     torch.set_num_threads(threads)
     data, rows = _batch(batch, frames), {}
     for cell in ("lstm", "gru"):
         torch.manual_seed(0)
-        float_model, qat_model = _model(cell), _model(cell)
-        steppers = {"float": _stepper(float_model, data),
-                    "qat": _stepper(QuantRecognizer(qat_model, quant_preset(quant)).train(), data)}
+        float_model, (qat_model, paths) = _model(cell), _qat(_model(cell), quant, reference)
+        steppers = {"float": _stepper(float_model, data), "qat": _stepper(qat_model, data)}
         med = median_step_times(steppers, reps)
         rows[cell] = {"seconds": {k: round(v, 5) for k, v in med.items()},
-                      "ratio": round(med["qat"] / med["float"], 2)}
+                      "ratio": round(med["qat"] / med["float"], 2), "qat_path": paths}
         print(cell, rows[cell], flush=True)
+    flag = " --reference" if reference else ""
     payload = {"command": f"python benchmarks/bench_qat.py --threads {threads} --reps {reps} "
-                          f"--batch {batch} --frames {frames} --quant {quant}",
+                          f"--batch {batch} --frames {frames} --quant {quant}{flag}",
                "network": f"2x128 bidirectional, k = 8 every role, batch {batch} x {frames} frames, CTC",
                "threads": threads, "loadavg": os.getloadavg(), "target_ratio": 3.0, "cells": rows}
     write_json_atomic(RESULTS, payload)
@@ -83,7 +93,8 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--quant", default="16bit", choices=["16bit", "12bit"])
+    ap.add_argument("--reference", action="store_true", help="QAT through the per-timestep reference loop")
     args = ap.parse_args()
-    main(args.threads, args.reps, args.batch, args.frames, args.quant)
+    main(args.threads, args.reps, args.batch, args.frames, args.quant, args.reference)
