@@ -15,7 +15,9 @@ pytest.importorskip("numba")
 MAKERS = {"lstmp-2": lambda: LSTM(7, 8, 2, proj_size=4, peephole=True, block_size=4),
           "lstm": lambda: LSTM(6, 8, block_size=2),
           "gru-2": lambda: GRU(7, 8, 2, block_size=4),
-          "gru-k8": lambda: GRU(16, 16, block_size=8)}
+          "gru-k8": lambda: GRU(16, 16, block_size=8),
+          "lstmp-k3": lambda: LSTM(7, 9, proj_size=6, block_size=3),  # odd k: the direct IDFT
+          "gru-k3": lambda: GRU(6, 9, block_size=3)}
 
 
 def _states(s: object) -> tuple:
