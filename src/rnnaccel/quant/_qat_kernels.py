@@ -58,10 +58,10 @@ def _q(v, f):
 
 
 @njit(**_JIT)
-def _act_rows(src, r0, r1, dst, dd, act, f):
-    """Rows r0..r1 of ``src`` (rows, N) through the activation ``act`` rounded to format tuple ``f``:
-    ``dst`` = the rounded value, ``dd`` = d dst / d src (the segment's slope times the output's STE
-    mask).
+def _act_rows(src, r0, r1, dst, dd, act, f, fin, round_in):
+    """Rows r0..r1 of ``src`` (rows, N), first rounded to format tuple ``fin`` when ``round_in`` (the
+    gate accumulator), through the activation ``act`` rounded to format tuple ``f``: ``dst`` = the
+    rounded value, ``dd`` = d dst / d src (the segment's slope times the STE masks).
 
     ``act`` = (breaks, starts, bases, slopes, lut, (2**frac, code_min) of the input format). With a
     table (``lut`` rows = every input code: value, derivative; inputs up to 16 bits), one lookup per
@@ -73,8 +73,9 @@ def _act_rows(src, r0, r1, dst, dd, act, f):
         scale, cmin = act[5][0], act[5][1]
         for r in range(r0, r1):
             for b in range(src.shape[1]):
-                e = int(src[r, b] * scale - cmin)
-                dst[r, b], dd[r, b] = lut[e, 0], lut[e, 1]
+                x, ok = _q(src[r, b], fin) if round_in else (src[r, b], 1.0)
+                e = int(x * scale - cmin)
+                dst[r, b], dd[r, b] = lut[e, 0], lut[e, 1] * ok
         return
     breaks, starts, bases, slopes = act[0], act[1], act[2], act[3]
     last = breaks.shape[0]
@@ -82,14 +83,14 @@ def _act_rows(src, r0, r1, dst, dd, act, f):
     w = breaks[1] - b0 if last > 1 else 1.0
     for r in range(r0, r1):
         for b in range(src.shape[1]):
-            x = src[r, b]
+            x, oki = _q(src[r, b], fin) if round_in else (src[r, b], 1.0)
             g = int(min(max(np.floor((x - b0) / w) + 1.0, 0.0), float(last)))
             if g > 0 and breaks[g - 1] > x:
                 g -= 1
             elif g < last and breaks[g] <= x:
                 g += 1
             v, ok = _q(bases[g] + slopes[g] * (x - starts[g]), f)
-            dst[r, b], dd[r, b] = v, slopes[g] * ok
+            dst[r, b], dd[r, b] = v, slopes[g] * ok * oki
 
 
 @njit(inline="always", **_JIT)
@@ -283,21 +284,6 @@ def _hh_bwd(dgh, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dh):
 
 
 @njit(**_JIT)
-def _round_rows(z, r0, r1, f, ok):
-    """Rows r0..r1 of ``z`` rounded in place to format tuple ``f``; STE masks into ``ok``."""
-    for r in range(r0, r1):
-        for b in range(z.shape[1]):
-            z[r, b], ok[r, b] = _q(z[r, b], f)
-
-
-@njit(**_JIT)
-def _mask_rows(dd, ok, r0, r1):
-    for r in range(r0, r1):
-        for b in range(dd.shape[1]):
-            dd[r, b] *= ok[r, b]
-
-
-@njit(**_JIT)
 def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reverse, sv):
     """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
 
@@ -313,7 +299,7 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reve
     fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h, c = np.zeros((hidden, n)), np.zeros((hidden, n))
-    gh, pre, oka = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
+    gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((1, w2.shape[0], w2.shape[1], n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
@@ -327,19 +313,16 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reve
                 for b in range(n):
                     pre[u, b] += peep[0, u] * c[u, b]
                     pre[hidden + u, b] += peep[1, u] * c[u, b]
-        _round_rows(pre, 0, 3 * hidden, fa, oka)
-        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs)
-        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True)
         for u in range(hidden):
             for b in range(n):
                 cn, okc = _q(g_t[hidden + u, b] * c[u, b] + g_t[u, b] * g_t[2 * hidden + u, b], fc)
                 c[u, b], c_all[t, u, b], mc_all[t, u, b] = cn, cn, okc
                 if has_peep:
                     pre[3 * hidden + u, b] += peep[2, u] * cn
-        _round_rows(pre, 3 * hidden, 4 * hidden, fa, oka)
-        _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs)
-        _mask_rows(d_t, oka, 0, 4 * hidden)
-        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh_c, ft)
+        _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs, fa, True)
+        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh_c, ft, fa, False)
         for u in range(hidden):
             for b in range(n):
                 m, okm = _q(g_t[3 * hidden + u, b] * tc_all[t, u, b], fh)
@@ -400,7 +383,7 @@ def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
     steps, n, hidden = gx.shape[1], gx.shape[2], y.shape[1]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h = np.zeros((hidden, n))
-    gh, pre, oka = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
+    gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((1, w2.shape[0], w2.shape[1], n))
     for s in range(steps):
         t = steps - 1 - s if reverse else s
@@ -412,14 +395,11 @@ def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
         for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
             for b in range(n):
                 g_t[hidden + r, b], d_t[hidden + r, b] = _q(gh[r, b] + bias[r], fa)
-        _round_rows(pre, 0, 2 * hidden, fa, oka)
-        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True)
         for u in range(hidden):
             for b in range(n):
                 pre[2 * hidden + u, b] = gx[2 * hidden + u, t, b] + g_t[u, b] * g_t[3 * hidden + u, b]
-        _round_rows(pre, 2 * hidden, 3 * hidden, fa, oka)
-        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft)
-        _mask_rows(d_t, oka, 0, 3 * hidden)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True)
         for u in range(hidden):
             for b in range(n):
                 nv, z = g_t[2 * hidden + u, b], g_t[hidden + u, b]
