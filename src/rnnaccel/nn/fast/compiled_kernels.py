@@ -396,7 +396,6 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
     """
     cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
     nbins, k = cr.shape
-    batch = x.shape[1]
     pg, m = wzr.shape[2], wzr.shape[2] // 4
     out_w, pp = hn.shape[2], wpr.shape[1]
     q_in = wzr.shape[1] - out_w // k
@@ -409,7 +408,21 @@ def lstm_run(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, pee
     pr, pi = np.empty((nbins, m), x.dtype), np.empty((nbins, m), x.dtype)
     no_gx, rows = np.empty(0, x.dtype), np.empty((k, pg), x.dtype)
     sr, si = np.empty((nbins, pp), x.dtype), np.empty((nbins, pp), x.dtype)
-    for b in range(batch):
+    # the owners above stay alive for the call; inside, views are refcount-free (see ``_raw``)
+    _lstm_samples(_raw(x), _raw(gx), _raw(h0), _raw(c0), _raw(y), y_off, _raw(hn), _raw(cn), idx, _raw(wzr),
+                  _raw(wzi), _raw(wpr), _raw(wpi), _raw(bias), _raw(peep), cr, ci, gr, gi, _raw(cst),
+                  _raw(lengths), reverse, _raw(zr), _raw(zi), _raw(ar), _raw(ai), _raw(gates), _raw(c),
+                  _raw(work), _raw(bits), _raw(xt), _raw(ht), _raw(pr), _raw(pi), _raw(sr), _raw(si),
+                  _raw(no_gx), _raw(rows))
+
+
+@njit(**_JIT)
+def _lstm_samples(x, gx, h0, c0, y, y_off, hn, cn, idx, wzr, wzi, wpr, wpi, bias, peep, cr, ci, gr, gi, cst,
+                  lengths, reverse, zr, zi, ar, ai, gates, c, work, bits, xt, ht, pr, pi, sr, si, no_gx,
+                  rows):
+    """``lstm_run``'s loop over samples and frames (arguments as there, scratch allocated by it)."""
+    q_in, out_w = xt.shape[1], hn.shape[2]
+    for b in range(x.shape[1]):
         _to_tmajor(c0[idx, b], c)
         _to_tmajor(h0[idx, b], ht[0])
         _dft(ht[0], cr, ci, zr, zi, q_in)
@@ -466,7 +479,7 @@ def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, c
     """
     cr, ci, gr, gi = dft[0], dft[1], dft[2].T, dft[3].T
     nbins, k = cr.shape
-    batch, q_in, m = x.shape[1], wxr.shape[1], whr.shape[1]
+    q_in, m = wxr.shape[1], whr.shape[1]
     n, dt = k * m, x.dtype
     zr, zi, ar, ai = (np.empty((nbins, m), dt), np.empty((nbins, m), dt), np.empty((nbins, 3 * m), dt),
                       np.empty((nbins, 3 * m), dt))
@@ -475,7 +488,19 @@ def gru_run(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, dft, c
     work = np.empty((2, 2 * n), dt)
     bits = work[1].view(ilike.dtype)
     no_gx, rows = np.empty(0, dt), np.empty((k, 3 * m), dt)
-    for b in range(batch):
+    # the owners above stay alive for the call; inside, views are refcount-free (see ``_raw``)
+    _gru_samples(_raw(x), _raw(gx), _raw(h0), _raw(y), y_off, _raw(hn), idx, _raw(wxr), _raw(wxi),
+                 _raw(b_ih), _raw(whr), _raw(whi), _raw(b_hh), cr, ci, gr, gi, _raw(cst), _raw(lengths),
+                 reverse, _raw(zr), _raw(zi), _raw(ar), _raw(ai), _raw(xr), _raw(xi), _raw(xt), _raw(gh),
+                 _raw(gxs), _raw(h), _raw(work), _raw(bits), _raw(no_gx), _raw(rows))
+
+
+@njit(**_JIT)
+def _gru_samples(x, gx, h0, y, y_off, hn, idx, wxr, wxi, b_ih, whr, whi, b_hh, cr, ci, gr, gi, cst, lengths,
+                 reverse, zr, zi, ar, ai, xr, xi, xt, gh, gxs, h, work, bits, no_gx, rows):
+    """``gru_run``'s loop over samples and frames (arguments as there, scratch allocated by it)."""
+    n = h.size
+    for b in range(x.shape[1]):
         _to_tmajor(h0[idx, b], h)
         steps = lengths[b]
         _zero_frames(y, b, steps, y_off, n)
@@ -550,6 +575,15 @@ def _element_pointer(typingctx, arr, offset):
         return builder.gep(data, [args[1]])
 
     return ptr(arr, offset), codegen
+
+
+@njit(**_JIT)
+def _raw(a):
+    """``a`` (C-contiguous) as a view by pointer: slicing it updates no reference count (numba's atomic
+    increments per view cost as much as the arithmetic of a short row). The caller keeps ``a`` alive."""
+    if not a.flags.c_contiguous:
+        raise ValueError("the compiled kernels take C-contiguous arrays")
+    return carray(_element_pointer(a, 0), a.shape)
 
 
 # Views of ``buf`` by pointer (``carray``): no reference count to update and no reshape checks (building
