@@ -55,7 +55,8 @@ def _assert_same(model, cfg, x):
 
 
 def _input(cfg, steps=6, batch=3, n_in=13, seed=2):
-    x = torch.randn(steps, batch, n_in, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)) * 2
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(steps, batch, n_in, dtype=torch.float64, generator=gen) * 2
     return torch.round(x / cfg.input.lsb) * cfg.input.lsb
 
 

@@ -289,7 +289,7 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reve
 
     ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh`` take gate_acc inputs,
     ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
-    xs, mfft, macc, mifft) with time first (``xs``, ``macc`` bin-major); ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
+    xs, mfft, macc, mifft) with time first; ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
     d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope, ``mc``/``mm`` the cell and
     hidden STE masks."""
     y, c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], \

@@ -1,16 +1,18 @@
 """The fused QAT path: a fake-quantized direction as two autograd Functions over compiled kernels.
 
 :mod:`rnnaccel.quant.model` is the readable definition (one torch op per rounding, a Python loop
-over timesteps); it costs 20-90x a float training step, almost all of it in per-op overhead and in
-autograd's per-timestep bookkeeping. This path computes the same values, bit for bit, and the same
-straight-through gradients (to float64 rounding), with
+over timesteps); a QAT step through it costs 84x (LSTM) / 25x (GRU) a float training step
+(benchmarks/bench_qat.py, 2x128 k = 8), almost all of it per-op overhead and autograd's per-timestep
+bookkeeping; through this path 3.6-4.1x / 1.0-1.1x. It computes the same values, bit for bit, and
+the same straight-through gradients (to float64 rounding), with
 
 * the input role ``W_ih x_t + b_ih`` for all timesteps at once (:class:`_CircRole`): FFT stages and
   roundings in numba, the frequency-domain MACs as one float64 ``bmm`` (exact: every product and
   partial sum is on a grid below 2**53, so BLAS's order does not matter);
 * the recurrence (:class:`_LSTMRec`, :class:`_GRURec`): one numba call per direction forward, one
   backward; the forward saves the STE masks, PWL slopes and FFT bins, the backward runs the steps in
-  reverse and the recurrent weight gradient is one ``bmm`` over all steps afterwards.
+  reverse and the recurrent weight gradient is one ``bmm`` over all steps afterwards;
+* activation tables (value and STE derivative per input code) for inputs of at most 16 bits.
 
 The kernels are in :mod:`rnnaccel.quant._qat_kernels`. :func:`fused_reason` decides, in one place,
 whether a direction runs here; otherwise the model's reference loop runs.
@@ -29,13 +31,14 @@ from torch import Tensor, nn
 
 from rnnaccel.nn.circulant import BlockCirculantLinear
 from rnnaccel.quant.config import QPoint, QuantConfig
-from rnnaccel.quant.fft import FFTPlan, check_fft_size
 from rnnaccel.quant.fakequant import _quantize_codes
+from rnnaccel.quant.fft import FFTPlan, check_fft_size
 from rnnaccel.quant.pwl import PWLActivation
 from rnnaccel.quant.qformat import Overflow, QFormat, Rounding
 from rnnaccel.quant.roles import QuantContext, quantized_freq_weight
 
-__all__ = ["FusedTables", "circ_role", "complex_weight", "fused_reason", "gru_direction", "gru_recurrence", "lstm_direction",
+__all__ = ["FusedTables", "circ_role", "complex_weight", "fused_reason", "gru_direction", "gru_recurrence",
+           "lstm_direction",
            "lstm_recurrence"]
 
 _MODE = {Rounding.TRN: 0.0, Rounding.RND: 1.0, Rounding.RND_CONV: 2.0}
@@ -91,7 +94,8 @@ def _act_tables(pwl: PWLActivation, in_fmt: QFormat, out_fmt: QFormat) -> tuple[
     functions themselves (``PWLActivation.__call__``, fake-quant rounding and its STE mask)."""
     t = pwl.table
     lsb = 2.0**-t.frac
-    pieces = tuple(np.ascontiguousarray(a * lsb, dtype=np.float64) for a in (t.breaks, t.starts, t.bases, t.slopes))
+    pieces = tuple(np.ascontiguousarray(a * lsb, dtype=np.float64)
+                   for a in (t.breaks, t.starts, t.bases, t.slopes))
     if in_fmt.bits > _LUT_MAX_BITS:
         return (*pieces, np.zeros((0, 2)), np.zeros(2))
     x = torch.arange(in_fmt.code_min, in_fmt.code_max + 1, dtype=torch.float64) * in_fmt.lsb
@@ -272,7 +276,8 @@ class _LSTMRec(torch.autograd.Function):
         hidden = gates // 4
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
-              np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape), *_rec_buffers(steps, n, w2, tab))
+              np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
+              *_rec_buffers(steps, n, w2, tab))
         _kernels().lstm_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
                             tab.sig, tab.tanh, tab.tanh_c, reverse, sv)
         ctx.save_for_backward(w2, peep)
@@ -293,8 +298,8 @@ class _LSTMRec(torch.autograd.Function):
         dgx = np.empty((4 * hidden, steps, n))
         dacc = np.empty(sv[10].shape)
         dpeep = np.zeros((3, hidden))
-        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv, dgx,
-                            dacc, dpeep)
+        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv,
+                            dgx, dacc, dpeep)
         dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8], tab), dbias,
                 torch.from_numpy(dpeep) if has_peep else None, None, None, None)
@@ -309,8 +314,8 @@ class _GRURec(torch.autograd.Function):
         gates, steps, n = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
-        sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)), np.empty(shape),
-              *_rec_buffers(steps, n, w2, tab))
+        sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)),
+              np.empty(shape), *_rec_buffers(steps, n, w2, tab))
         _kernels().gru_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
                            reverse, sv)
         ctx.save_for_backward(w2)

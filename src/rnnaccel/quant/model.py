@@ -15,7 +15,7 @@ Gradients pass the roundings straight through (STE) and the PWL by its own slope
 This module is the readable definition. A direction that :func:`rnnaccel.quant.fused.fused_reason`
 accepts (every point quantized, PWL activations, circulant roles with biases, no projection, no
 overflow statistics requested) runs the fused path instead: the same values bit for bit and the same
-STE gradients from compiled kernels, 20-80x faster for QAT. ``fused=False`` forces this loop.
+STE gradients from compiled kernels, ~20x faster for QAT. ``fused=False`` forces this loop.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnaccel.nn.rnn import GRU, LSTM
-from rnnaccel.quant.config import QPoint, QuantConfig
 from rnnaccel.quant import fused as _fused
+from rnnaccel.quant.config import QPoint, QuantConfig
 from rnnaccel.quant.fakequant import OverflowStats
 from rnnaccel.quant.roles import QuantContext, prepare_role
 
