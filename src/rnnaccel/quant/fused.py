@@ -71,6 +71,8 @@ def fused_reason(direction: nn.Module, config: QuantConfig, stats: object = None
         return "exact sigmoid/tanh (no PWL): only the PWL activations are exact in float64"
     if getattr(direction, "proj", None) is not None:
         return "LSTM projection"
+    if not all(p.is_cpu for p in direction.parameters()):
+        return "parameters not on the CPU (the kernels are numba CPU code)"
     for name in ("ih", "hh"):
         role = getattr(direction, name)
         if not isinstance(role, BlockCirculantLinear):
