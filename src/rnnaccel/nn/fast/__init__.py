@@ -4,7 +4,8 @@ Paths (``PathChoice.name``), all computing the reference forward of ``rnnaccel.n
 rounding (docs/nn.md states the tolerances):
 
 - ``"compiled"``: one numba call per direction runs all timesteps (``compiled_kernels``, weights prepared
-  by ``compiled``); for streaming, :class:`Streamer` calls it with the whole state and no checks.
+  by ``compiled``); for streaming, ``streamer.Streamer`` runs one packed step kernel per layer
+  (``compiled_kernels.lstm_step``/``gru_step``) with the whole state kept in its buffer.
 - ``"torch"``: the same frequency-domain decomposition in torch ops (``torch_runner``); directions with
   no frequency-domain form run their reference forward inside it.
 - ``"reference"``: the modules' own forward, the one that trains.

@@ -550,7 +550,7 @@ def _gru_cell(gx, gh, h, work, bits, cst):
 
 # Streaming steps: one frame of one layer per call, everything in one packed buffer (``compiled.StepPack``:
 # weights, scratch, the state in the kernels' layouts and the natural-order output/state), so a call unboxes
-# four arrays instead of twenty and allocates nothing. ``meta[i] = (offset, d0, d1, d2)`` locates array i
+# three arrays instead of twenty and allocates nothing. ``meta[i] = (offset, d0, d1, d2)`` locates array i
 # (its shape, trailing 1s for fewer dimensions).
 
 

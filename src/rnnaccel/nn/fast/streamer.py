@@ -4,7 +4,7 @@
 allocates its outputs, which at batch 1 costs as much as the kernel. A :class:`Streamer` does that once:
 it snapshots the prepared weights. When every layer's input role is fused into its kernel, each layer is
 one ``compiled_kernels.lstm_step``/``gru_step`` call on a ``compiled.StepPack`` (weights, scratch and the
-state in the kernels' layouts in one buffer: four array arguments to unbox, nothing allocated), and the
+state in the kernels' layouts in one buffer: three array arguments to unbox, nothing allocated), and the
 first layer reads the frame in place through its address; otherwise each layer runs the sequence kernel on
 one frame with a prebuilt argument list (the input role's torch op per step).
 """
