@@ -243,8 +243,9 @@ def _bram_check(rows: list[dict], mem_rows: list[dict]) -> dict:
         "error_kept_width_rule": _relative([(q["kept_width_rule"][0] + 2 * q["kept_width_rule"][1],
                                              r["yosys"]["bram18"]) for r, q in zip(rows, per, strict=True)]),
         "points": per,
-        "deep_points": [{k: m[k] for k in ("point", "source", "yosys", "model_bram18", "depths",
-                                           "constant_bit_fraction", "seconds")} for m in mem_rows],
+        "deep_points": [{k: m[k] for k in ("point", "source", "design_source", "yosys", "model_bram18",
+                                           "depths", "constant_bit_fraction", "seconds") if k in m}
+                        for m in mem_rows],
         "error_deep_points": _relative([(m["model_bram18"], m["yosys"]["bram18"]) for m in deep]),
     }
 
@@ -344,8 +345,9 @@ def _bram_only(verilog: Path, timeout_s: float) -> dict:
             "seconds": round(time.perf_counter() - start, 1)}
 
 
-def _design_memories(design: Path) -> tuple[str, list[dict]]:
-    """Point and weight memories of an ``rtl build`` directory (its design.json and mem/*.mem)."""
+def _design_memories(design: Path) -> tuple[str, list[dict], dict]:
+    """Point, weight memories and ``source`` (model, layer, direction) of an ``rtl build`` directory
+    (its design.json and mem/*.mem)."""
     meta = json.loads((design / "design.json").read_text())
     bits = int(meta["format"].split("<")[1].split(",")[0])
     width = meta["block_size"] * bits
@@ -355,7 +357,7 @@ def _design_memories(design: Path) -> tuple[str, list[dict]]:
         live = live_width(words, width)
         mems.append({"name": f.stem, "width": width, "depth": len(words), "live_width": live})
     keys = ("kind", "input_size", "hidden_size", "block_size", "parallel")
-    return ":".join(str(meta[key]) for key in keys), mems
+    return ":".join(str(meta[key]) for key in keys), mems, meta.get("source", {})
 
 
 def _mem_row(point: str, source: str, mems: list[dict], yosys: dict, load: float) -> dict:
@@ -380,9 +382,10 @@ def run_mem(points: list[str], designs: list[Path], out: Path, timeout_s: float)
             work = Path(tmp) / f"design{len(rows)}"
             shutil.copytree(design / "mem", work / "mem")
             shutil.copy(design / "top.v", work / "top.v")
-            point, mems = _design_memories(design)
+            point, mems, source = _design_memories(design)
             load = _load()
             rows.append(_mem_row(point, str(design), mems, _bram_only(work / "top.v", timeout_s), load))
+            rows[-1]["design_source"] = source
             print(f"{point:18s} {rows[-1]['yosys']} model {rows[-1]['model_bram18']} ({design})", flush=True)
             _save(out, {"commit": _git(), "script": MEM_SCRIPT.format(v="top.v"), "points": rows})
         for point in points:

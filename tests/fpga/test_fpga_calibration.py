@@ -46,6 +46,11 @@ def test_top_tally_counts_the_rtl_structure():
     assert cal.predict(cal.tally_dict(t), LogicCosts())["dsp"] == 28 + 32 + 11
     # two weight ROMs (ih, hh) of 8 codes x 16 bit = 128 bits x 4 words (p = 4 passes of q = 1): 4 RAMB18
     assert t.bram18 == 2 * 4
+    # the 2-stream pipelined top: both directions' words in each ROM (8 words), same PEs
+    two = cal.top_tally("lstm", 8, 8, 8, 1, streams=2)
+    assert (two.bram18, two.mults_wide) == (2 * 4, t.mults_wide)
+    # 128 -> 128: p = 64 passes x q = 16 blocks = 1024 words per ROM, past 512: 8 RAMB18 each
+    assert cal.top_tally("lstm", 128, 128, 8, 1).bram18 == 2 * 8
     assert cal.top_tally("gru", 8, 8, 8, 1).mults_wide == t.mults_wide  # same PEs, 3 gates: 3 passes
     with pytest.raises(ValueError, match="kind must be one of 'lstm', 'gru', got 'rnn'"):
         cal.top_tally("rnn", 8, 8, 8, 1)
