@@ -87,6 +87,20 @@ def test_resume_accepts_the_same_data_under_another_path(tiny_corpus, run, tmp_p
     assert [r.epoch for r in result.history] == [1, 2]
 
 
+def test_resume_accepts_a_checkpoint_older_than_a_new_key_at_its_default(tiny_corpus, run):
+    state = json.loads((run / POINTER).read_text())
+    del state["config"]["augment"]["warp"]  # written before augment.warp existed
+    (run / POINTER).write_text(json.dumps(state))
+    assert [r.epoch for r in train(_config(tiny_corpus, run, epochs=2), resume=True).history] == [1, 2]
+    state = json.loads((run / POINTER).read_text())
+    del state["config"]["augment"]["warp"]
+    (run / POINTER).write_text(json.dumps(state))
+    config = Config.model_validate({**_config(tiny_corpus, run, epochs=3).model_dump(),
+                                    "augment": {"warp": 0.1}})  # not what the older version did
+    with pytest.raises(ValueError, match=r"cannot resume: .*augment\.warp 0\.0 -> 0\.1"):
+        train(config, resume=True)
+
+
 def _rewrite_pointer(run, **fields):
     state = json.loads((run / POINTER).read_text())
     (run / POINTER).write_text(json.dumps({**state, **fields}))

@@ -167,8 +167,17 @@ def _flatten(value: object, prefix: str = "") -> dict[str, object]:
     return out
 
 
+def _defaults() -> dict[str, object]:
+    from rnnaccel.train.config import Config
+
+    return _flatten(Config.model_validate({}).model_dump(mode="json"))
+
+
 def _differences(old: dict, new: dict) -> list[str]:
-    a, b = _flatten(old), _flatten(new)
+    """Changed keys; a key that the checkpoint's rnnaccel did not have yet (absent from ``old``) differs
+    only when the new value is not the key's default, which is what that older version did."""
+    a, b, defaults = _flatten(old), _flatten(new), _defaults()
+    a |= {k: defaults[k] for k in b.keys() - a.keys() if k in defaults}
     keys = sorted((a.keys() | b.keys()) - RESUMABLE_KEYS)
     return [f"{k} {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}" for k in keys if a.get(k) != b.get(k)]
 
