@@ -42,6 +42,13 @@ def test_packaged_defaults_are_the_repository_configs(monkeypatch):
     assert repo.out_dir == "runs/flow" and repo.load_train_config().data.corpus == "data/synth-timit"
 
 
+def test_flow_without_config_runs_the_packaged_defaults():
+    """`rnnaccel flow` without --config builds FlowConfig(); the packaged file must say the same values."""
+    packaged = load_flow_config(PACKAGED_CONFIGS / "flow_default.toml")
+    same = {"train_config": "", "out_dir": "", "report": ""}
+    assert FlowConfig().model_copy(update=same) == packaged.model_copy(update=same)
+
+
 def test_flow_defaults_load_outside_the_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no configs/ here
     train = FlowConfig().load_train_config()
