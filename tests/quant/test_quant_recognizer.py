@@ -57,3 +57,21 @@ def test_wrapping_keeps_eval_mode_so_dropout_does_not_break_bit_exactness():
         y = wrapped.rnn(torch.from_numpy(codes * cfg.input.lsb))[0].numpy()
     assert np.array_equal(y * 2.0**ref.output_format.frac, ref.output)
     assert QuantRecognizer(model.train(), cfg).training  # a training model stays a training one (QAT)
+
+
+def test_lengths_make_the_output_independent_of_the_batching():
+    """Issue 12 item 4 for the fake-quant model (QAT trains through it): with lengths, a padded batch
+    gives each utterance exactly its batch-1 output, the reverse direction starting at its last frame."""
+    torch.manual_seed(0)
+    wrapped = QuantRecognizer(_Recognizer().double().eval(), quant_preset("16bit"))
+    utts = [torch.randn(n, 6, dtype=torch.float64) for n in (7, 4, 6)]
+    batch = nn.utils.rnn.pad_sequence(utts, batch_first=True)
+    with torch.no_grad():
+        logp = wrapped(batch, lengths=torch.tensor([7, 4, 6]))
+        alone = [wrapped(u[None])[0] for u in utts]
+        padded = wrapped(batch)  # without lengths the reverse direction starts in the padding
+    assert logp.shape == (3, 7, 5)
+    for i, ref in enumerate(alone):
+        assert torch.equal(logp[i, : len(ref)], ref)
+    assert not torch.equal(padded[1, :4], alone[1])
+    assert torch.equal(wrapped(batch[:1], lengths=torch.tensor([7])), wrapped(batch[:1]))

@@ -44,6 +44,15 @@ class QuantRecognizer(nn.Module):
         # not turn an evaluated model back into a training one (it broke the flow's bit-exact check).
         self.train(recognizer.training)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.rnn(x)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths`` (batch,): frames of each padded utterance. Utterances of unequal length run one
+        by one, so the reverse direction starts at each one's own last frame and the output does not
+        depend on the batching (as ``rnnaccel.train``'s float model and the integer engine); the
+        frames beyond an utterance's length are zeros."""
+        if lengths is None or bool((lengths == x.shape[1]).all()):
+            y, _ = self.rnn(x)
+        else:
+            rows = [self.rnn(x[i : i + 1, : int(n)])[0][0] for i, n in enumerate(lengths.tolist())]
+            y = nn.utils.rnn.pad_sequence(rows, batch_first=True)
+            y = nn.functional.pad(y, (0, 0, 0, x.shape[1] - y.shape[1]))
         return torch.log_softmax(self.output(y.to(self.output.weight.dtype)), dim=-1)
