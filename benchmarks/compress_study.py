@@ -48,7 +48,7 @@ from pathlib import Path
 
 import torch
 
-from rnnaccel.io import write_json_atomic
+from rnnaccel.io import process_alive, write_json_atomic
 
 PROXY = {
     "hidden": 64, "num_layers": 1, "bidirectional": True, "dropout": 0.0,
@@ -226,23 +226,13 @@ class Worker:
         return row
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _claim(out: Path, jid: str) -> bool:
     """Claim a job (O_EXCL file with host:pid); a claim of a process that is gone is taken over."""
     path = out / "claims" / jid
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         host, _, pid = path.read_text().partition(":")
-        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+        if host != socket.gethostname() or not pid.isdigit() or process_alive(int(pid)):
             return False
         path.unlink(missing_ok=True)
     try:

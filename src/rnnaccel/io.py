@@ -24,8 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONTENT_KEY", "FILE_MODE", "atomic_output", "content_digest", "file_sha256", "read_json",
-           "tensors_sha256", "to_strict_json", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
+__all__ = ["CONTENT_KEY", "FILE_MODE", "atomic_output", "content_digest", "file_sha256", "process_alive",
+           "read_json", "tensors_sha256", "to_strict_json", "write_bytes_atomic", "write_json_atomic",
+           "write_text_atomic"]
 
 FILE_MODE = 0o644
 CONTENT_KEY = "content_sha256"
@@ -146,3 +147,15 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise ValueError(f"{path}: {CONTENT_KEY} does not match the content: the {what} was edited or "
                          f"damaged (rerun the command that wrote it)")
     return data
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (one owned by another user counts): what tells a
+    stale temporary file or claim of a killed run from one still being written."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -44,7 +44,7 @@ from rnnaccel.data.timit import MANIFEST_NAME
 from rnnaccel.data.voices import BACKENDS, RATE_HZ, VOICES, Rendered, Request, require_voices, voice
 from rnnaccel.data.wordalign import lexicon as _lex
 from rnnaccel.data.wordalign import word_segments
-from rnnaccel.io import atomic_output, write_text_atomic
+from rnnaccel.io import atomic_output, process_alive, write_text_atomic
 
 __all__ = [
     "HELDOUT_VOICES",
@@ -431,19 +431,9 @@ def _stale_partials(root: Path) -> list[Path]:
     out = []
     for p in root.parent.glob(f".{root.name}.partial-*"):
         pid = p.name.rpartition("-")[2]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not process_alive(int(pid)):
             out.append(p)
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _install(tmp: Path, root: Path) -> None:
