@@ -35,10 +35,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnaccel.quant.config import QuantConfig
+
+if TYPE_CHECKING:
+    from rnnaccel.rtl.icarus import IcarusRun
 
 __all__ = ["build_shape", "icarus_friendly", "model_cycles", "parse_shape", "run_sim", "write_design",
            "write_streams_design"]
@@ -306,25 +310,33 @@ def _failure(xml: Path) -> str | None:
     return None
 
 
-def run_sim(out: Path) -> dict:
-    """Compile and run ``out``'s testbench in Icarus; writes and returns ``out/sim.json``."""
+def run_testbench(out: Path, design: dict, module: str) -> tuple[IcarusRun, dict | None]:
+    """Check ``out``'s ``.mem`` files against ``design``, compile ``out/top.v`` in Icarus and run the
+    cocotb testbench ``module``: (the run, the testbench's cycle record, None when a test failed)."""
     from rnnaccel.rtl.icarus import build_icarus, run_cocotb
     from rnnaccel.rtl.memfiles import check_mem_hashes
-    from rnnaccel.rtl.synth import write_atomic
 
-    out = Path(out).resolve()
-    design = _load(out)
     check_mem_hashes(out / "mem", design.get("mem", {}))
-    build, cycles = out / "sim_build", out / "vectors.cycles.json"
-    cycles.unlink(missing_ok=True)
+    build, record = out / "sim_build", out / "vectors.cycles.json"
+    record.unlink(missing_ok=True)
     shutil.rmtree(build, ignore_errors=True)
     shutil.copytree(out / "mem", build / "mem")  # $readmemh paths are relative to the simulator's cwd
     runner = build_icarus(out / "top.v", "top", build)
     try:
-        run = run_cocotb(runner, "top", out / "vectors.json", out, build, module="cocotb_top")
+        run = run_cocotb(runner, "top", out / "vectors.json", out, build, module=module)
     except SystemExit:  # cocotb's runner exits when a test fails; its results file says which
         run = _failed_run(build / "top.results.xml")
-    outs = json.loads(cycles.read_text())["out_cycles"] if run.failed == 0 and cycles.is_file() else []
+    return run, json.loads(record.read_text()) if run.failed == 0 and record.is_file() else None
+
+
+def run_sim(out: Path) -> dict:
+    """Compile and run ``out``'s testbench in Icarus; writes and returns ``out/sim.json``."""
+    from rnnaccel.rtl.synth import write_atomic
+
+    out = Path(out).resolve()
+    design = _load(out)
+    run, record = run_testbench(out, design, "cocotb_top")
+    outs = record["out_cycles"] if record is not None else []
     diffs = np.diff(outs).tolist() if len(outs) > 1 else []
     # throughput: cycles per output frame over the last S frames (S streams; 1: the last difference)
     doc = {"bit_exact": run.failed == 0 and len(outs) == design["frames"], "frames": len(outs),

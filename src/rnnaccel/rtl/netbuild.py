@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -162,24 +161,12 @@ def _utterance_cycles(rec: dict, frames: list[int]) -> list[int]:
 
 def run_network_sim(out: str | Path) -> dict:
     """Compile and run ``out``'s testbench in Icarus; writes and returns ``out/sim.json``."""
-    from rnnaccel.rtl.build import _failed_run, _failure
-    from rnnaccel.rtl.icarus import build_icarus, run_cocotb
-    from rnnaccel.rtl.memfiles import check_mem_hashes
+    from rnnaccel.rtl.build import _failure, run_testbench
     from rnnaccel.rtl.synth import write_atomic
 
     out = Path(out).resolve()
     design = _load(out)
-    check_mem_hashes(out / "mem", design.get("mem", {}))
-    build, rec_path = out / "sim_build", out / "vectors.cycles.json"
-    rec_path.unlink(missing_ok=True)
-    shutil.rmtree(build, ignore_errors=True)
-    shutil.copytree(out / "mem", build / "mem")  # $readmemh paths are relative to the simulator's cwd
-    runner = build_icarus(out / "top.v", "top", build)
-    try:
-        run = run_cocotb(runner, "top", out / "vectors.json", out, build, module="cocotb_net")
-    except SystemExit:  # cocotb's runner exits when a test fails; its results file says which
-        run = _failed_run(build / "top.results.xml")
-    rec = json.loads(rec_path.read_text()) if run.failed == 0 and rec_path.is_file() else None
+    run, rec = run_testbench(out, design, "cocotb_net")
     cycles = None if rec is None else _utterance_cycles(rec, design["frames"])
     doc = {"bit_exact": rec is not None, "frames": design["frames"], "cycles": cycles,
            "schedule_cycles": design["schedule_cycles"],
