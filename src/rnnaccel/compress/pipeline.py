@@ -118,11 +118,12 @@ def _read_state(path: Path) -> dict:
 
 def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADMMSchedule,
               finetune_epochs: int | None, data: tuple, out_dir: str | Path,
-              progress: bool = False) -> FlowResult:
+              progress: bool = False, teacher: nn.Module | None = None) -> FlowResult:
     """ADMM W/Z/U iterations on a copy of ``dense`` (``schedule``: ρ, Z/U interval, W-step kind, LR reset
     per iteration), hard projection onto Z, then fine-tuning of the defining vectors with a fresh
     optimizer (papers.md "ADMM"). ``finetune_epochs`` None: the schedule's; 0 skips fine-tuning. The
-    residual log (JSON + PNG) is written to ``out_dir/admm``."""
+    residual log (JSON + PNG) is written to ``out_dir/admm``. ``teacher`` (with ``optim.distill`` > 0):
+    the per-frame KL to it in every W-step and fine-tuning batch, as :func:`direct_flow`."""
     model = copy.deepcopy(dense)
     state = ADMMState(model, block_size, schedule)
     bar = _admm_bar(progress, schedule.iterations)
@@ -139,7 +140,7 @@ def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADM
     hook = {"after_step": state.proximal_step} if proximal else {"extra_loss": state.penalty}
     w_step = _train(_with(config, out / "admm", schedule.admm_epochs), model, data, progress,
                     on_epoch=on_epoch, optimizer=schedule.make_optimizer,
-                    lr_at=lambda e: schedule.lr_of(e, base), **hook)
+                    lr_at=lambda e: schedule.lr_of(e, base), teacher=teacher, **hook)
     if bar is not None:
         bar.close()
     state.hard_project()
@@ -150,7 +151,7 @@ def admm_flow(dense: nn.Module, config, block_size: BlockSizeSpec, schedule: ADM
     if epochs:
         ft_lr = None if schedule.finetune_lr is None else (lambda _e: schedule.finetune_lr)
         ft = _train(_with(config, out / "finetune", epochs), model, data, progress,
-                    optimizer=_finetune_optimizer, lr_at=ft_lr)
+                    optimizer=_finetune_optimizer, lr_at=ft_lr, teacher=teacher)
         result.stages["finetune"] = _records(ft)
     return result
 
@@ -198,12 +199,13 @@ def direct_flow(dense: nn.Module | None, config, block_size: BlockSizeSpec, epoc
 
 
 def prune_flow(dense: nn.Module, config, sparsity: float, n_pe: int, epochs: int, data: tuple,
-               out_dir: str | Path, progress: bool = False) -> FlowResult:
-    """ESE load-balance-aware pruning of a copy of ``dense``, then masked fine-tuning."""
+               out_dir: str | Path, progress: bool = False, teacher: nn.Module | None = None) -> FlowResult:
+    """ESE load-balance-aware pruning of a copy of ``dense``, then masked fine-tuning (``teacher``: as
+    :func:`admm_flow`)."""
     model = copy.deepcopy(dense)
     masks = prune_model(model, sparsity, n_pe)
     result = FlowResult(model, {"pruned": [{"per": _evaluate_all(model, config, data)}]}, masks=masks)
-    trained = _train(_with(config, Path(out_dir) / "prune", epochs), model, data, progress)
+    trained = _train(_with(config, Path(out_dir) / "prune", epochs), model, data, progress, teacher=teacher)
     result.stages["finetune"] = _records(trained)
     return result
 
