@@ -284,30 +284,34 @@ def _hh_bwd(dgh, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dh):
 
 
 @njit(**_JIT)
-def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reverse, sv):
-    """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> saved tensors ``sv``.
+def lstm_fwd(gx, tix, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c):
+    """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H)
+    (zero where no frame is processed), final states ``h``, ``c`` (H, N) and the saved tensors ``sv``.
 
-    ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh`` take gate_acc inputs,
-    ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (y, c, gates, dgates, tc, dtc, mc, mm,
-    xs, mfft, macc, mifft) with time first; ``gates``/``dgates`` (T, 4H, N) hold i, f, g, o and
-    d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope, ``mc``/``mm`` the cell and
-    hidden STE masks."""
-    y, c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], \
-        sv[6], sv[7]
-    xs, mfft, macc, mifft = sv[8], sv[9], sv[10], sv[11]
-    steps, n, hidden = gx.shape[1], gx.shape[2], y.shape[1]
+    ``tix`` (T, N): the frame that step ``s`` processes in sequence ``b`` (``s`` or, reversed,
+    ``lengths[b]-1-s``), -1 once the sequence has ended: the step then computes on its frozen state
+    and keeps nothing of it. ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh``
+    take gate_acc inputs, ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (c, gates, dgates,
+    tc, dtc, mc, mm, xs, mfft, macc, mifft), indexed by step ``s``; ``gates``/``dgates`` (T, 4H, N)
+    hold i, f, g, o and d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope,
+    ``mc``/``mm`` the cell and hidden STE masks."""
+    c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6]
+    xs, mfft, macc, mifft = sv[7], sv[8], sv[9], sv[10]
+    steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
     fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
-    h, c = np.zeros((hidden, n)), np.zeros((hidden, n))
+    h[:], c[:] = 0.0, 0.0
     gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((1, w2.shape[0], w2.shape[1], n))
+    live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
-        t = steps - 1 - s if reverse else s
-        g_t, d_t = gates[t], dgates[t]
-        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
+        for b in range(n):
+            live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
+        g_t, d_t = gates[s], dgates[s]
+        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, s)
         for r in range(4 * hidden):
             for b in range(n):
-                pre[r, b] = gx[r, t, b] + (gh[r, b] + bias[r])
+                pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
         if has_peep:
             for u in range(hidden):
                 for b in range(n):
@@ -318,47 +322,75 @@ def lstm_fwd(gx, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, reve
         for u in range(hidden):
             for b in range(n):
                 cn, okc = _q(g_t[hidden + u, b] * c[u, b] + g_t[u, b] * g_t[2 * hidden + u, b], fc)
-                c[u, b], c_all[t, u, b], mc_all[t, u, b] = cn, cn, okc
+                c[u, b] = cn if live[b] else c[u, b]
+                c_all[s, u, b], mc_all[s, u, b] = cn, okc
                 if has_peep:
                     pre[3 * hidden + u, b] += peep[2, u] * cn
         _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs, fa, True)
-        _act_rows(c, 0, hidden, tc_all[t], dtc_all[t], tanh_c, ft, fa, False)
+        _act_rows(c_all[s], 0, hidden, tc_all[s], dtc_all[s], tanh_c, ft, fa, False)
         for u in range(hidden):
             for b in range(n):
-                m, okm = _q(g_t[3 * hidden + u, b] * tc_all[t, u, b], fh)
-                h[u, b], y[t, u, b], mm_all[t, u, b] = m, m, okm
+                m, okm = _q(g_t[3 * hidden + u, b] * tc_all[s, u, b], fh)
+                h[u, b] = m if live[b] else h[u, b]
+                mm_all[s, u, b] = okm
+        _scatter_out(h, live, tt, s, y)
+
+
+@njit(inline="always", **_JIT)
+def _scatter_out(h, live, tt, s, y):
+    """Output frame of every live sequence: ``y[t, b] = h[:, b]``."""
+    for b in range(h.shape[1]):
+        if live[b]:
+            for u in range(h.shape[0]):
+                y[tt[b], b, u] = h[u, b]
+
+
+@njit(inline="always", **_JIT)
+def _gather_dy(dy, live, tt, dys):
+    """``dys[:, b]`` = the output gradient of the frame a live sequence processed, else 0."""
+    for b in range(dys.shape[1]):
+        for u in range(dys.shape[0]):
+            dys[u, b] = dy[tt[b], b, u] if live[b] else 0.0
 
 
 @njit(**_JIT)
-def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx, dacc, dpeep):
-    """Gradient of :func:`lstm_fwd`: ``dy`` (T, H, N) and the final states' gradients -> ``dgx``
-    (4H, T, N) (= the recurrent role's output gradient), ``dacc`` (T, nb, 2p, N) for the recurrent
-    weights, ``dpeep`` (3, H) (accumulated)."""
-    c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7]
-    mfft, macc, mifft = sv[9], sv[10], sv[11]
-    steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
+def lstm_bwd(dy, tix, dh_end, dc_end, fx, w2, real, peep, has_peep, sv, dgx, dacc, dpeep):
+    """Gradient of :func:`lstm_fwd`: ``dy`` (T, N, H) and the final states' gradients (H, N) ->
+    ``dgx`` (4H, T, N) (= the recurrent role's output gradient; frames not processed are left as
+    they are), ``dacc`` (T, nb, 2p, N) for the recurrent weights, ``dpeep`` (3, H) (accumulated).
+    A step after a sequence's end passes its state gradients through."""
+    c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6]
+    mfft, macc, mifft = sv[8], sv[9], sv[10]
+    steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh, dc = dh_end.copy(), dc_end.copy()
     dxs = np.empty((1, w2.shape[0], w2.shape[2], n))
     dhp, dpre, zero = np.empty((hidden, n)), np.empty((4 * hidden, n)), np.zeros((hidden, n))
+    dys = np.empty((hidden, n))
+    live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     h2, h3 = 2 * hidden, 3 * hidden
     for s in range(steps - 1, -1, -1):
-        t = steps - 1 - s if reverse else s
-        cprev = zero if s == 0 else c_all[t + 1 if reverse else t - 1]  # previous step in processing order
-        g_t, d_t, ct, tct, dtct, mct, mmt, dyt = (gates[t], dgates[t], c_all[t], tc_all[t], dtc_all[t],
-                                                  mc_all[t], mm_all[t], dy[t])
+        for b in range(n):
+            live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
+        _gather_dy(dy, live, tt, dys)
+        cprev = zero if s == 0 else c_all[s - 1]
+        g_t, d_t, ct, tct, dtct, mct, mmt = (gates[s], dgates[s], c_all[s], tc_all[s], dtc_all[s],
+                                             mc_all[s], mm_all[s])
         # Peephole weights are zeros without peepholes (adding exact zeros changes no value), so this
         # loop has no branch; the peephole weight gradients are summed after it.
         for u in range(hidden):
             pi, pf, po = peep[0, u], peep[1, u], peep[2, u]
             for b in range(n):
                 cp = cprev[u, b]
-                dm = (dyt[u, b] + dh[u, b]) * mmt[u, b]
+                dm = (dys[u, b] + dh[u, b]) * mmt[u, b]
                 dao = dm * tct[u, b] * d_t[h3 + u, b]
                 dcell = (dc[u, b] + dm * g_t[h3 + u, b] * dtct[u, b] + dao * po) * mct[u, b]
+                dcell = dcell if live[b] else 0.0
+                dao = dao if live[b] else 0.0
                 dai_ = dcell * g_t[h2 + u, b] * d_t[u, b]
                 daf = dcell * cp * d_t[hidden + u, b]
                 dpre[h2 + u, b] = dcell * g_t[u, b] * d_t[h2 + u, b]
-                dc[u, b] = dcell * g_t[hidden + u, b] + (dai_ * pi + daf * pf)
+                dcn = dcell * g_t[hidden + u, b] + (dai_ * pi + daf * pf)
+                dc[u, b] = dcn if live[b] else dc[u, b]
                 dpre[u, b], dpre[hidden + u, b], dpre[h3 + u, b] = dai_, daf, dao
         if has_peep:
             for u in range(hidden):
@@ -368,73 +400,89 @@ def lstm_bwd(dy, dh_end, dc_end, fx, w2, real, peep, has_peep, reverse, sv, dgx,
                     dpeep[2, u] += dpre[h3 + u, b] * ct[u, b]
         for r in range(4 * hidden):
             for b in range(n):
-                dgx[r, t, b] = dpre[r, b]
-        _hh_bwd(dpre, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
-        dh[:] = dhp
+                if live[b]:
+                    dgx[r, tt[b], b] = dpre[r, b]
+        _hh_bwd(dpre, fx, w2, real, dacc, dxs, macc, mifft, mfft, s, dhp)
+        for u in range(hidden):
+            for b in range(n):
+                dh[u, b] = dhp[u, b] if live[b] else dh[u, b]
 
 
 @njit(**_JIT)
-def gru_fwd(gx, fx, w2, real, bias, fp, sig, tanh, reverse, sv):
-    """GRU direction: ``gx`` (3H, T, N) = W_ih x_t + b_ih -> saved ``sv`` = (y, gates (T, 4H, N):
-    r, z, n, q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs,
-    mfft, macc, mifft)."""
-    y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
+def gru_fwd(gx, tix, fx, w2, real, bias, fp, sig, tanh, sv, y, h):
+    """GRU direction: ``gx`` (3H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H), final state
+    ``h`` (H, N) and saved ``sv`` = (hs: the state after each step, gates (T, 4H, N): r, z, n,
+    q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs, mfft, macc,
+    mifft), indexed by step; ``tix`` as for :func:`lstm_fwd`."""
+    hs, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     xs, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
-    steps, n, hidden = gx.shape[1], gx.shape[2], y.shape[1]
+    steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
-    h = np.zeros((hidden, n))
+    h[:] = 0.0
     gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
     acc = np.empty((1, w2.shape[0], w2.shape[1], n))
+    live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
-        t = steps - 1 - s if reverse else s
-        g_t, d_t = gates[t], dgates[t]
-        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t)
+        for b in range(n):
+            live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
+        g_t, d_t = gates[s], dgates[s]
+        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, s)
         for r in range(2 * hidden):
             for b in range(n):
-                pre[r, b] = gx[r, t, b] + (gh[r, b] + bias[r])
+                pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
         for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
             for b in range(n):
                 g_t[hidden + r, b], d_t[hidden + r, b] = _q(gh[r, b] + bias[r], fa)
         _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True)
         for u in range(hidden):
             for b in range(n):
-                pre[2 * hidden + u, b] = gx[2 * hidden + u, t, b] + g_t[u, b] * g_t[3 * hidden + u, b]
+                pre[2 * hidden + u, b] = gx[2 * hidden + u, tt[b], b] + g_t[u, b] * g_t[3 * hidden + u, b]
         _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True)
         for u in range(hidden):
             for b in range(n):
                 nv, z = g_t[2 * hidden + u, b], g_t[hidden + u, b]
                 hv, okh = _q(nv + z * (h[u, b] - nv), fh)
-                h[u, b], y[t, u, b], mh_all[t, u, b] = hv, hv, okh
+                h[u, b] = hv if live[b] else h[u, b]
+                hs[s, u, b], mh_all[s, u, b] = h[u, b], okh
+        _scatter_out(h, live, tt, s, y)
 
 
 @njit(**_JIT)
-def gru_bwd(dy, dh_end, fx, w2, real, reverse, sv, dgx, dgh, dacc):
-    """Gradient of :func:`gru_fwd`: -> ``dgx`` (3H, T, N), ``dgh`` (T, 3H, N) (the recurrent role's
-    output gradient, for its bias), ``dacc`` (T, nb, 2p, N)."""
-    y, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
+def gru_bwd(dy, tix, dh_end, fx, w2, real, sv, dgx, dgh, dacc):
+    """Gradient of :func:`gru_fwd`: -> ``dgx`` (3H, T, N) (frames not processed left as they are),
+    ``dgh`` (T, 3H, N) (the recurrent role's output gradient per step, for its bias), ``dacc``
+    (T, nb, 2p, N)."""
+    hs, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     mfft, macc, mifft = sv[5], sv[6], sv[7]
-    steps, n, hidden = dy.shape[0], dy.shape[2], dy.shape[1]
+    steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh = dh_end.copy()
     dxs = np.empty((1, w2.shape[0], w2.shape[2], n))
-    dhp = np.empty((hidden, n))
+    dhp, dys, dgxs = np.empty((hidden, n)), np.empty((hidden, n)), np.empty((3 * hidden, n))
+    live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps - 1, -1, -1):
-        t = steps - 1 - s if reverse else s
-        tp = t + 1 if reverse else t - 1
+        for b in range(n):
+            live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
+        _gather_dy(dy, live, tt, dys)
         first = s == 0
         for u in range(hidden):
             for b in range(n):
-                hp = 0.0 if first else y[tp, u, b]
-                r, z = gates[t, u, b], gates[t, hidden + u, b]
-                nv, hn = gates[t, 2 * hidden + u, b], gates[t, 3 * hidden + u, b]
-                dhv = (dy[t, u, b] + dh[u, b]) * mh_all[t, u, b]
-                dan = dhv * (1.0 - z) * dgates[t, 2 * hidden + u, b]
-                daz = dhv * (hp - nv) * dgates[t, hidden + u, b]
-                dar_ = dan * hn * dgates[t, u, b]
-                dh[u, b] = dhv * z
-                dgx[u, t, b], dgx[hidden + u, t, b], dgx[2 * hidden + u, t, b] = dar_, daz, dan
-                dgh[t, u, b], dgh[t, hidden + u, b] = dar_, daz
-                dgh[t, 2 * hidden + u, b] = dan * r * dgates[t, 3 * hidden + u, b]
-        _hh_bwd(dgh[t], fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dhp)
+                hp = 0.0 if first else hs[s - 1, u, b]
+                r, z = gates[s, u, b], gates[s, hidden + u, b]
+                nv, hn = gates[s, 2 * hidden + u, b], gates[s, 3 * hidden + u, b]
+                dhv = (dys[u, b] + dh[u, b]) * mh_all[s, u, b]
+                dhv, keep = (dhv, 0.0) if live[b] else (0.0, dh[u, b])
+                dan = dhv * (1.0 - z) * dgates[s, 2 * hidden + u, b]
+                daz = dhv * (hp - nv) * dgates[s, hidden + u, b]
+                dar_ = dan * hn * dgates[s, u, b]
+                dh[u, b] = dhv * z + keep
+                dgh[s, u, b], dgh[s, hidden + u, b] = dar_, daz
+                dgh[s, 2 * hidden + u, b] = dan * r * dgates[s, 3 * hidden + u, b]
+                dgxs[u, b], dgxs[hidden + u, b], dgxs[2 * hidden + u, b] = dar_, daz, dan
+        for r in range(3 * hidden):
+            for b in range(n):
+                if live[b]:
+                    dgx[r, tt[b], b] = dgxs[r, b]
+        _hh_bwd(dgh[s], fx, w2, real, dacc, dxs, macc, mifft, mfft, s, dhp)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] += dhp[u, b]

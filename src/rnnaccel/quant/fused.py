@@ -12,7 +12,10 @@ the same straight-through gradients (to float64 rounding), with
 * the recurrence (:class:`_LSTMRec`, :class:`_GRURec`): one numba call per direction forward, one
   backward; the forward saves the STE masks, PWL slopes and FFT bins, the backward runs the steps in
   reverse and the recurrent weight gradient is one ``bmm`` over all steps afterwards;
-* activation tables (value and STE derivative per input code) for inputs of at most 16 bits.
+* activation tables (value and STE derivative per input code) for inputs of at most 16 bits;
+* a batch of unequal lengths in one call: step ``s`` of sequence ``b`` processes frame
+  :func:`step_frames` ``[s, b]`` (a reverse direction from the sequence's own last frame), a step
+  past its end keeps its state and outputs nothing (zeros), as ``rnnaccel.nn.sequences``.
 
 The kernels are in :mod:`rnnaccel.quant._qat_kernels`. :func:`fused_reason` decides, in one place,
 whether a direction runs here; otherwise the model's reference loop runs.
@@ -38,8 +41,7 @@ from rnnaccel.quant.qformat import Overflow, QFormat, Rounding
 from rnnaccel.quant.roles import QuantContext, quantized_freq_weight
 
 __all__ = ["FusedTables", "circ_role", "complex_weight", "fused_reason", "gru_direction", "gru_recurrence",
-           "lstm_direction",
-           "lstm_recurrence"]
+           "lstm_direction", "lstm_recurrence", "step_frames"]
 
 _MODE = {Rounding.TRN: 0.0, Rounding.RND: 1.0, Rounding.RND_CONV: 2.0}
 _POINTS = (QPoint.WEIGHT, QPoint.BIAS, QPoint.TWIDDLE, QPoint.FFT, QPoint.FREQ_ACC, QPoint.IFFT,
@@ -171,16 +173,6 @@ def complex_weight(wr: Tensor, wi: Tensor) -> Tensor:
     return torch.cat([torch.cat([r, -i], 2), torch.cat([i, r], 2)], 1).contiguous()
 
 
-def _tmajor(x: Tensor) -> np.ndarray:
-    """(T, B, n) -> (T, n, B) contiguous numpy (batch innermost)."""
-    return x.detach().permute(0, 2, 1).contiguous().numpy()
-
-
-def _natural(a: np.ndarray) -> Tensor:
-    """(T, n, B) numpy -> (T, B, n) tensor, a copy (the backward reads the saved arrays)."""
-    return torch.from_numpy(a).permute(0, 2, 1).contiguous()
-
-
 def _stage_masks(steps: int, blocks: int, tab: FusedTables, n: int) -> np.ndarray:
     return np.empty((steps, blocks, tab.stages, 2, tab.k, n), np.uint8)
 
@@ -268,42 +260,60 @@ def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
             np.empty((steps, nb, rows, n), np.uint8), _stage_masks(steps, rows // 2, tab, n))
 
 
+def step_frames(steps: int, batch: int, lengths: Tensor | None, reverse: bool) -> np.ndarray:
+    """(T, B) int64: the frame that step ``s`` of a direction processes in sequence ``b``, -1 once the
+    sequence has ended (``lengths`` None: every sequence has ``steps`` frames). A reverse direction
+    starts at each sequence's own last frame, ``lengths[b] - 1``."""
+    s = np.arange(steps)[:, None]
+    n = np.full((1, batch), steps) if lengths is None else lengths.numpy().reshape(1, batch)
+    return np.ascontiguousarray(np.where(s < n, n - 1 - s if reverse else s, -1), dtype=np.int64)
+
+
+def _outputs(tix: np.ndarray, *shape: int) -> np.ndarray:
+    """A per-frame array that the kernels fill at every processed frame (zeros elsewhere)."""
+    return np.zeros(shape) if bool((tix < 0).any()) else np.empty(shape)
+
+
+def _grad_in(g: Tensor | None, shape: tuple[int, ...], transpose: bool = False) -> np.ndarray:
+    """An incoming gradient as contiguous float64 numpy (zeros for None), (N, H) ones transposed."""
+    if g is None:
+        return np.zeros(shape[::-1] if transpose else shape)
+    return _np(g.T if transpose else g)
+
+
 class _LSTMRec(torch.autograd.Function):
-    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (4H, T, B)."""
+    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (4H, T, B),
+    the frames of each step ``tix`` (``step_frames``)."""
 
     @staticmethod
     def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
-                reverse: bool, tab: FusedTables):  # type: ignore[override]
+                tix: np.ndarray, tab: FusedTables):  # type: ignore[override]
         gates, steps, n = gx.shape
         hidden = gates // 4
         shape = (steps, hidden, n)
-        sv = (np.empty(shape), np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
+        sv = (np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
               np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
               *_rec_buffers(steps, n, w2, tab))
-        _kernels().lstm_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
-                            tab.sig, tab.tanh, tab.tanh_c, reverse, sv)
+        y, h, c = _outputs(tix, steps, n, hidden), np.empty((hidden, n)), np.empty((hidden, n))
+        _kernels().lstm_fwd(_np(gx), tix, tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
+                            tab.sig, tab.tanh, tab.tanh_c, sv, y, h, c)
         ctx.save_for_backward(w2, peep)
-        ctx.saved = (sv, has_peep, reverse, tab)
-        y, c = _natural(sv[0]), _natural(sv[1])
-        last = 0 if reverse else steps - 1
-        return y, y[last].clone(), c[last].clone()
+        ctx.saved = (sv, has_peep, tix, tab)
+        return torch.from_numpy(y), torch.from_numpy(h).T, torch.from_numpy(c).T
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor, dc: Tensor):  # type: ignore[override]
         w2, peep = ctx.saved_tensors
-        sv, has_peep, reverse, tab = ctx.saved
+        sv, has_peep, tix, tab = ctx.saved
         steps, hidden, n = sv[0].shape
-        zeros = torch.zeros(n, hidden, dtype=torch.float64)
-        dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
-        dh_t = _np((zeros if dh is None else dh).T)
-        dc_t = _np((zeros if dc is None else dc).T)
-        dgx = np.empty((4 * hidden, steps, n))
-        dacc = np.empty(sv[10].shape)
+        dgx = _outputs(tix, 4 * hidden, steps, n)
+        dacc = np.empty(sv[9].shape)
         dpeep = np.zeros((3, hidden))
-        _kernels().lstm_bwd(dy_t, dh_t, dc_t, tab.fx, _np(w2), tab.real, _np(peep), has_peep, reverse, sv,
-                            dgx, dacc, dpeep)
+        _kernels().lstm_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True),
+                            _grad_in(dc, (n, hidden), True), tab.fx, _np(w2), tab.real, _np(peep), has_peep,
+                            sv, dgx, dacc, dpeep)
         dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
-        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[8], tab), dbias,
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[7], tab), dbias,
                 torch.from_numpy(dpeep) if has_peep else None, None, None, None)
 
 
@@ -311,46 +321,51 @@ class _GRURec(torch.autograd.Function):
     """The GRU recurrence of QuantGRU._direction from its input part ``gx`` (3H, T, B)."""
 
     @staticmethod
-    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
+    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, tix: np.ndarray,
                 tab: FusedTables):  # type: ignore[override]
         gates, steps, n = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)),
               np.empty(shape), *_rec_buffers(steps, n, w2, tab))
-        _kernels().gru_fwd(_np(gx), tab.fx, _np(w2), tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
-                           reverse, sv)
+        y, h = _outputs(tix, steps, n, hidden), np.empty((hidden, n))
+        _kernels().gru_fwd(_np(gx), tix, tab.fx, _np(w2), tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
+                           sv, y, h)
         ctx.save_for_backward(w2)
-        ctx.saved = (sv, reverse, tab)
-        y = _natural(sv[0])
-        return y, y[0 if reverse else steps - 1].clone()
+        ctx.saved = (sv, tix, tab)
+        return torch.from_numpy(y), torch.from_numpy(h).T
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor):  # type: ignore[override]
         (w2,) = ctx.saved_tensors
-        sv, reverse, tab = ctx.saved
+        sv, tix, tab = ctx.saved
         steps, hidden, n = sv[0].shape
-        dy_t = np.zeros((steps, hidden, n)) if dy is None else _tmajor(dy)
-        dh_t = np.zeros((hidden, n)) if dh is None else _np(dh.T)
-        dgx, dgh = np.empty((3 * hidden, steps, n)), np.empty((steps, 3 * hidden, n))
+        dgx, dgh = _outputs(tix, 3 * hidden, steps, n), np.empty((steps, 3 * hidden, n))
         dacc = np.empty(sv[6].shape)
-        _kernels().gru_bwd(dy_t, dh_t, tab.fx, _np(w2), tab.real, reverse, sv, dgx, dgh, dacc)
+        _kernels().gru_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True), tab.fx,
+                           _np(w2), tab.real, sv, dgx, dgh, dacc)
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4], tab), torch.from_numpy(dgh.sum(axis=(0, 2))),
                 None, None)
 
 
 def lstm_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
-                    reverse: bool, tab: FusedTables) -> tuple[Tensor, Tensor, Tensor]:
-    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (4H, T, B)."""
+                    reverse: bool, tab: FusedTables, lengths: Tensor | None = None
+                    ) -> tuple[Tensor, Tensor, Tensor]:
+    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (4H, T, B);
+    ``lengths`` (B,): sequence b is frames 0..lengths[b]-1 (its outputs beyond are zero, its final
+    states those at its last processed frame)."""
     hidden = gx.shape[0] // 4
     pv = torch.stack(peep) if peep is not None else torch.zeros(3, hidden, dtype=torch.float64)
-    return _LSTMRec.apply(gx, w2, bias, pv, peep is not None, reverse, tab)
+    tix = step_frames(gx.shape[1], gx.shape[2], lengths, reverse)
+    return _LSTMRec.apply(gx, w2, bias, pv, peep is not None, tix, tab)
 
 
-def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool,
-                   tab: FusedTables) -> tuple[Tensor, Tensor]:
-    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (3H, T, B)."""
-    return _GRURec.apply(gx, w2, bias, reverse, tab)
+def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool, tab: FusedTables,
+                   lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (3H, T, B);
+    ``lengths`` as for :func:`lstm_recurrence`."""
+    tix = step_frames(gx.shape[1], gx.shape[2], lengths, reverse)
+    return _GRURec.apply(gx, w2, bias, tix, tab)
 
 
 def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor, Tensor, FusedTables]:
@@ -364,19 +379,21 @@ def _input_part(direction: nn.Module, x: Tensor, ctx: QuantContext) -> Tensor:
     return circ_role(x, w2, bias, tab, direction.ih.out_features)
 
 
-def lstm_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool
-                   ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """QuantLSTM._direction on the fused path (``fused_reason`` is None): same values, same STE."""
+def lstm_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
+                   lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """QuantLSTM._direction on the fused path (``fused_reason`` is None): same values, same STE;
+    ``lengths`` as for :func:`lstm_recurrence`."""
     gx = _input_part(direction, x, ctx)
     w2, bias, tab = _role_inputs(direction.hh, ctx)
     peep = direction.peephole()
     peep = None if peep is None else tuple(ctx.q(w.double(), QPoint.WEIGHT) for w in peep)
-    y, h, c = lstm_recurrence(gx, w2, bias, peep, reverse, tab)
+    y, h, c = lstm_recurrence(gx, w2, bias, peep, reverse, tab, lengths)
     return y, (h, c)
 
 
-def gru_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool) -> tuple[Tensor, Tensor]:
-    """QuantGRU._direction on the fused path."""
+def gru_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
+                  lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """QuantGRU._direction on the fused path (``lengths`` as for :func:`lstm_recurrence`)."""
     gx = _input_part(direction, x, ctx)
     w2, bias, tab = _role_inputs(direction.hh, ctx)
-    return gru_recurrence(gx, w2, bias, reverse, tab)
+    return gru_recurrence(gx, w2, bias, reverse, tab, lengths)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnaccel.nn.rnn import GRU, LSTM
+from rnnaccel.nn.sequences import check_lengths
 from rnnaccel.quant import fused as _fused
 from rnnaccel.quant.config import QPoint, QuantConfig
 from rnnaccel.quant.fakequant import OverflowStats
@@ -69,28 +70,38 @@ class _QuantRNN(nn.Module):
         """None when ``direction`` runs the fused path, else why it runs the reference loop."""
         return _fused.fused_reason(direction, self.config, stats) if self.fused else "fused=False"
 
-    def forward(self, x: Tensor, hx: object = None, stats: OverflowStats | None = None) -> tuple:
+    def forward(self, x: Tensor, hx: object = None, stats: OverflowStats | None = None,
+                lengths: object = None) -> tuple:
         """As the float model's forward. All points off: *is* the float model's forward (exact).
 
         Quantized: zero initial state, output float64 on the grid of the last point; overflow
-        counts per point name are added to ``stats``.
+        counts per point name are added to ``stats``. ``lengths`` (B,): sequence b of the padded batch
+        is frames 0..lengths[b]-1, as for the float model: its outputs beyond are zero, its final
+        states those of its last frame, its reverse directions start there.
         """
         if self.config.is_float:
-            return self.model(x, hx)
+            return self.model(x, hx) if lengths is None else self.model(x, hx, lengths=lengths)
         if hx is not None:
             raise ValueError("quantized forward supports only a zero initial state (hx=None)")
-        return self.forward_quant(x, stats)
+        return self.forward_quant(x, stats, lengths)
 
-    def forward_quant(self, x: Tensor, stats: OverflowStats | None = None) -> tuple:
-        """The quantized dataflow, used even when every point is off (then float64, same ops)."""
-        ctx = QuantContext(self.config, stats)
+    def forward_quant(self, x: Tensor, stats: OverflowStats | None = None, lengths: object = None) -> tuple:
+        """The quantized dataflow, used even when every point is off (then float64, same ops).
+
+        With unequal ``lengths`` the fused path runs the batch at once; the reference loop (a direction
+        off the fused path) runs the sequences one by one."""
         m = self.model
-        seq = ctx.q(_check_seq(x, m.input_size, m.batch_first).double(), QPoint.INPUT)
+        seq = _check_seq(x, m.input_size, m.batch_first)
+        lens = check_lengths(lengths, seq.shape[0], seq.shape[1])
+        if lens is not None and not self._all_fused(stats):
+            return self._one_by_one(x, stats, lens)
+        ctx = QuantContext(self.config, stats)
+        seq = ctx.q(seq.double(), QPoint.INPUT)
         finals = []
         for layer, directions in enumerate(m.layers):
             outs = []
             for d, direction in enumerate(directions):
-                y, final = self._direction(direction, seq, ctx, reverse=d == 1)
+                y, final = self._direction(direction, seq, ctx, d == 1, lens)
                 outs.append(y)
                 finals.append(final)
             seq = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
@@ -98,6 +109,30 @@ class _QuantRNN(nn.Module):
                 seq = nn.functional.dropout(seq, m.dropout, training=True)
         out = seq.transpose(0, 1) if m.batch_first else seq
         return out, self._stack_finals(finals)
+
+    def _all_fused(self, stats: OverflowStats | None) -> bool:
+        return all(self.path_reason(d, stats) is None for layer in self.model.layers for d in layer)
+
+    def _one_by_one(self, x: Tensor, stats: OverflowStats | None, lens: Tensor) -> tuple:
+        """forward_quant per sequence over its own frames, outputs zero-padded, finals along the batch."""
+        bf = self.model.batch_first
+        seq_dim, frames = (1, 0) if bf else (0, 1)
+        total = x.shape[seq_dim]
+        outs, finals = [], []
+        for b, n in enumerate(lens.tolist()):
+            one = x.narrow(frames, b, 1).narrow(seq_dim, 0, n)
+            y, final = self.forward_quant(one, stats)
+            pad = [0, 0] * (2 - seq_dim) + [0, total - n]
+            outs.append(nn.functional.pad(y, pad))
+            finals.append(final)
+        return torch.cat(outs, dim=frames), _cat_finals(finals)
+
+
+def _cat_finals(finals: list) -> Tensor | tuple[Tensor, ...]:
+    """Per-sequence final states (layers x directions, 1, width) joined along the batch."""
+    if isinstance(finals[0], tuple):
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*finals, strict=True))
+    return torch.cat(finals, dim=1)
 
 
 class QuantLSTM(_QuantRNN):
@@ -112,9 +147,10 @@ class QuantLSTM(_QuantRNN):
     def _stack_finals(finals: list) -> tuple[Tensor, Tensor]:
         return torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals])
 
-    def _direction(self, direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool):
+    def _direction(self, direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
+                   lengths: Tensor | None = None):
         if self.path_reason(direction, ctx.stats) is None:
-            return _fused.lstm_direction(direction, x, ctx, reverse)
+            return _fused.lstm_direction(direction, x, ctx, reverse, lengths)
         ih, hh = prepare_role(direction.ih, ctx), prepare_role(direction.hh, ctx)
         proj = None if direction.proj is None else prepare_role(direction.proj, ctx)
         peep = direction.peephole()
@@ -158,9 +194,10 @@ class QuantGRU(_QuantRNN):
     def _stack_finals(finals: list) -> Tensor:
         return torch.stack(finals)
 
-    def _direction(self, direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool):
+    def _direction(self, direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
+                   lengths: Tensor | None = None):
         if self.path_reason(direction, ctx.stats) is None:
-            return _fused.gru_direction(direction, x, ctx, reverse)
+            return _fused.gru_direction(direction, x, ctx, reverse, lengths)
         ih, hh = prepare_role(direction.ih, ctx), prepare_role(direction.hh, ctx)
         sig, tanh = _act(ctx, "sigmoid"), _act(ctx, "tanh")
         gates_x = ih(x)

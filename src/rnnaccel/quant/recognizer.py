@@ -45,14 +45,10 @@ class QuantRecognizer(nn.Module):
         self.train(recognizer.training)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """``lengths`` (batch,): frames of each padded utterance. Utterances of unequal length run one
-        by one, so the reverse direction starts at each one's own last frame and the output does not
-        depend on the batching (as ``rnnaccel.train``'s float model and the integer engine); the
-        frames beyond an utterance's length are zeros."""
-        if lengths is None or bool((lengths == x.shape[1]).all()):
-            y, _ = self.rnn(x)
-        else:
-            rows = [self.rnn(x[i : i + 1, : int(n)])[0][0] for i, n in enumerate(lengths.tolist())]
-            y = nn.utils.rnn.pad_sequence(rows, batch_first=True)
-            y = nn.functional.pad(y, (0, 0, 0, x.shape[1] - y.shape[1]))
+        """``lengths`` (batch,): frames of each padded utterance. Each utterance runs over its own
+        frames, its reverse direction starting at its last one, so the output does not depend on the
+        batching (as ``rnnaccel.train``'s float model and the integer engine); the RNN outputs beyond
+        an utterance's length are zeros. The fused path runs the batch at once, the reference loop
+        one utterance at a time (``rnnaccel.quant.model._QuantRNN.forward_quant``)."""
+        y, _ = self.rnn(x, lengths=lengths)
         return torch.log_softmax(self.output(y.to(self.output.weight.dtype)), dim=-1)
