@@ -14,9 +14,13 @@ the MACs are one real matmul per bin with ``W2[f] = [[Wr, -Wi], [Wi, Wr]]``; ``t
 axis, kept outermost so that a step's arrays are contiguous (a bin-major (nb, rows, T, B) layout
 made every step touch hundreds of cold cache lines: the backward step cost 61 instead of 37 us).
 On DC and Nyquist (``real[f]``) Wi and the bins' imaginary parts are exactly 0 (fft.py, roles.py), so
-the MACs there skip the zero blocks. A format is a float64
-row ``(2**frac, lsb, code_min, code_max, rounding (0 TRN, 1 RND, 2 RND_CONV), saturate, 2**bits)``,
-unpacked to a tuple of scalars before the loops.
+the MACs there skip the zero blocks; the recurrence's MACs are BLAS calls (``np.dot``, exact on grid
+values in any order). Per recurrent step the FFT/IFFT run their blocks side by side (``_fft_step``:
+(k, blocks*B) columns), since per block the B = 8 columns made every loop too short. A format is a
+float64 row ``(2**frac, lsb, code_min, code_max, rounding (0 TRN, 1 RND, 2 RND_CONV), saturate,
+2**bits)``, unpacked to a tuple of scalars before the loops. The kernels take the rounding as a
+function (``qf``): :func:`_q`, or :func:`_q_rs` when every format is RND with SAT (the presets), whose
+loops vectorize (the generic one's mode branches kept LLVM from it: the IFFT stages took 2x longer).
 FFT tables: bit reversal ``rev`` (k,), butterfly ``tops``/``bots`` (stages, k/2) and stored twiddles
 ``twr``/``twi`` (stages, k/2) of :class:`rnnaccel.quant.fft.FFTPlan`. A PWL is ``(breaks, starts,
 bases, slopes)`` in value units (:class:`rnnaccel.quant.pwl.PWLTable`).
@@ -57,8 +61,20 @@ def _q(v, f):
     return c * f[1], ok
 
 
-@njit(**_JIT)
-def _act_rows(src, r0, r1, dst, dd, act, f, fin, round_in):
+@njit(inline="always", **_JIT)
+def _q_rs(v, f):
+    """:func:`_q` for RND with SAT (``f[4] == 1``, ``f[5] == 1``, the presets' formats): the same
+    values, without the mode branches that keep LLVM from vectorizing the loops around it."""
+    s = v * f[0]
+    c = np.floor(s)
+    c += 1.0 if s - c >= 0.5 else 0.0
+    lo, hi = f[2], f[3]
+    ok = 1.0 if (c >= lo) & (c <= hi) else 0.0
+    return min(max(c, lo), hi) * f[1], ok
+
+
+@njit(inline="always", **_JIT)
+def _act_rows(src, r0, r1, dst, dd, act, f, fin, round_in, qf):
     """Rows r0..r1 of ``src`` (rows, N), first rounded to format tuple ``fin`` when ``round_in`` (the
     gate accumulator), through the activation ``act`` rounded to format tuple ``f``: ``dst`` = the
     rounded value, ``dd`` = d dst / d src (the segment's slope times the STE masks).
@@ -67,13 +83,14 @@ def _act_rows(src, r0, r1, dst, dd, act, f, fin, round_in):
     table (``lut`` rows = every input code: value, derivative; inputs up to 16 bits), one lookup per
     value. Else the segment is searchsorted(breaks, x, right=True), found from the uniform width and
     corrected against the breakpoints themselves (exact). Written out here, not as a per-element
-    helper: numba passes the table arrays to a helper with reference counting per call (15x slower)."""
+    helper: numba passes the table arrays to a helper with reference counting per call (15x slower).
+    ``qf``: the rounding, :func:`_q` or :func:`_q_rs` (as for every kernel taking one)."""
     lut = act[4]
     if lut.shape[0] > 0:
         scale, cmin = act[5][0], act[5][1]
         for r in range(r0, r1):
             for b in range(src.shape[1]):
-                x, ok = _q(src[r, b], fin) if round_in else (src[r, b], 1.0)
+                x, ok = qf(src[r, b], fin) if round_in else (src[r, b], 1.0)
                 e = int(x * scale - cmin)
                 dst[r, b], dd[r, b] = lut[e, 0], lut[e, 1] * ok
         return
@@ -83,18 +100,18 @@ def _act_rows(src, r0, r1, dst, dd, act, f, fin, round_in):
     w = breaks[1] - b0 if last > 1 else 1.0
     for r in range(r0, r1):
         for b in range(src.shape[1]):
-            x, oki = _q(src[r, b], fin) if round_in else (src[r, b], 1.0)
+            x, oki = qf(src[r, b], fin) if round_in else (src[r, b], 1.0)
             g = int(min(max(np.floor((x - b0) / w) + 1.0, 0.0), float(last)))
             if g > 0 and breaks[g - 1] > x:
                 g -= 1
             elif g < last and breaks[g] <= x:
                 g += 1
-            v, ok = _q(bases[g] + slopes[g] * (x - starts[g]), f)
+            v, ok = qf(bases[g] + slopes[g] * (x - starts[g]), f)
             dst[r, b], dd[r, b] = v, slopes[g] * ok * oki
 
 
 @njit(inline="always", **_JIT)
-def _stages_fwd(re, im, tops, bots, twr, twi, fmt, mask):
+def _stages_fwd(re, im, tops, bots, twr, twi, fmt, mask, qf):
     """The radix-2 stages in place on (k, N) re/im, rounding every stage to format tuple ``fmt``;
     mask (S, 2, k, N)."""
     n = re.shape[1]
@@ -112,8 +129,8 @@ def _stages_fwd(re, im, tops, bots, twr, twi, fmt, mask):
                 im[u, b] = ai - ti
         for i in range(re.shape[0]):
             for b in range(n):
-                re[i, b], mask[s, 0, i, b] = _q(re[i, b], fmt)
-                im[i, b], mask[s, 1, i, b] = _q(im[i, b], fmt)
+                re[i, b], mask[s, 0, i, b] = qf(re[i, b], fmt)
+                im[i, b], mask[s, 1, i, b] = qf(im[i, b], fmt)
 
 
 @njit(inline="always", **_JIT)
@@ -137,10 +154,19 @@ def _stages_bwd(gre, gim, tops, bots, twr, twi, mask):
 
 
 @njit(**_JIT)
-def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xs, t, mask):
-    """Input blocks of ``x`` (in, B) -> bins ``xs[t]`` (T, nb, 2q, B); ``mask`` (q, S, 2, k, B)."""
+def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xs, t, mask, fast):
+    """Input blocks of ``x`` (in, B) -> bins ``xs[t]`` (T, nb, 2q, B); ``mask`` (q, S, 2, k, B);
+    ``fast``: every format is RND with SAT (:func:`_q_rs`)."""
+    if fast:
+        _fft_fwd(x, rev, tops, bots, twr, twi, _fmt(fmt), xs, t, mask, _q_rs)
+    else:
+        _fft_fwd(x, rev, tops, bots, twr, twi, _fmt(fmt), xs, t, mask, _q)
+
+
+@njit(inline="always", **_JIT)
+def _fft_fwd(x, rev, tops, bots, twr, twi, fq, xs, t, mask, qf):
     k, n, width = rev.shape[0], x.shape[1], x.shape[0]
-    nb, q, fq = xs.shape[1], xs.shape[2] // 2, _fmt(fmt)
+    nb, q = xs.shape[1], xs.shape[2] // 2
     re, im = np.empty((k, n)), np.empty((k, n))
     for j in range(q):
         for i in range(k):
@@ -148,7 +174,7 @@ def fft_fwd(x, rev, tops, bots, twr, twi, fmt, xs, t, mask):
             for b in range(n):
                 re[i, b] = x[src, b] if src < width else 0.0
                 im[i, b] = 0.0
-        _stages_fwd(re, im, tops, bots, twr, twi, fq, mask[j])
+        _stages_fwd(re, im, tops, bots, twr, twi, fq, mask[j], qf)
         for f in range(nb):
             for b in range(n):
                 xs[t, f, j, b] = re[f, b]
@@ -175,30 +201,40 @@ def fft_bwd(dxs, t, rev, tops, bots, twr, twi, mask, dx):
 
 
 @njit(**_JIT)
-def ifft_fwd(acc, ta, rev, tops, bots, twr, twi, facc, fifft, macc, tm, mask, y):
+def ifft_fwd(acc, ta, rev, tops, bots, twr, twi, facc, fifft, macc, tm, mask, y, fast):
     """Accumulators ``acc[ta]`` (., nb, 2p, B) rounded in place to ``facc`` (STE masks in
     ``macc[tm]``) -> IFFT stages (``fifft``, masks ``mask`` (p, S, 2, k, B)) / k -> ``y`` (out, B)."""
+    if fast:
+        _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, _fmt(facc), _fmt(fifft), macc, tm, mask, y, _q_rs)
+    else:
+        _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, _fmt(facc), _fmt(fifft), macc, tm, mask, y, _q)
+
+
+@njit(inline="always", **_JIT)
+def _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, fa, fi, macc, tm, mask, y, qf):
     k, n, out = rev.shape[0], y.shape[1], y.shape[0]
-    nb, p, fa, fi = acc.shape[1], acc.shape[2] // 2, _fmt(facc), _fmt(fifft)
+    nb, p = acc.shape[1], acc.shape[2] // 2
+    inv_k = 1.0 / k  # k is a power of two: x * (1/k) is x / k exactly
     re, im = np.empty((k, n)), np.empty((k, n))
     for f in range(nb):
         for i in range(2 * p):
             for b in range(n):
-                acc[ta, f, i, b], macc[tm, f, i, b] = _q(acc[ta, f, i, b], fa)
+                acc[ta, f, i, b], macc[tm, f, i, b] = qf(acc[ta, f, i, b], fa)
     for i in range(p):
         for m in range(k):  # bit reversal of the conjugated Hermitian spectrum (fft.hermitian_conj)
             f = rev[m]
-            for b in range(n):
-                if f < nb:
+            if f < nb:
+                for b in range(n):
                     re[m, b], im[m, b] = acc[ta, f, i, b], -acc[ta, f, p + i, b]
-                else:
+            else:
+                for b in range(n):
                     re[m, b], im[m, b] = acc[ta, k - f, i, b], acc[ta, k - f, p + i, b]
-        _stages_fwd(re, im, tops, bots, twr, twi, fi, mask[i])
+        _stages_fwd(re, im, tops, bots, twr, twi, fi, mask[i], qf)
         for m in range(k):
             row = i * k + m
             if row < out:
                 for b in range(n):
-                    y[row, b] = re[m, b] / k
+                    y[row, b] = re[m, b] * inv_k
 
 
 @njit(**_JIT)
@@ -206,12 +242,13 @@ def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, tm, mask, dacc, ta):
     """Gradient of :func:`ifft_fwd`: ``dy`` (out, B) -> ``dacc[ta]`` (overwritten)."""
     k, n, out = rev.shape[0], dy.shape[1], dy.shape[0]
     nb, p = dacc.shape[1], dacc.shape[2] // 2
+    inv_k = 1.0 / k
     gre, gim = np.empty((k, n)), np.empty((k, n))
     for i in range(p):
         for m in range(k):
             row = i * k + m
             for b in range(n):
-                gre[m, b] = dy[row, b] / k if row < out else 0.0
+                gre[m, b] = dy[row, b] * inv_k if row < out else 0.0
                 gim[m, b] = 0.0
         _stages_bwd(gre, gim, tops, bots, twr, twi, mask[i])
         for f in range(nb):
@@ -234,57 +271,172 @@ def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, tm, mask, dacc, ta):
 
 
 @njit(**_JIT)
-def mac_fwd(xs, tx, w2, real, acc, ta):
-    """``acc[ta, f] = W2[f] @ xs[tx, f]`` per bin (the complex MACs as one real matmul)."""
-    nb, rows, n = w2.shape[0], w2.shape[1], xs.shape[3]
-    p, q = rows // 2, w2.shape[2] // 2
-    for f in range(nb):
-        ro, co = (p, q) if real[f] else (rows, 2 * q)
-        for i in range(rows):
-            for b in range(n):
-                acc[ta, f, i, b] = 0.0
-        for j in range(co):  # j outer: measured 1.5x faster than i outer here
-            for i in range(ro):
-                w = w2[f, i, j]
-                for b in range(n):
-                    acc[ta, f, i, b] += w * xs[tx, f, j, b]
+def mac_fwd(xs, tx, mw, real, acc, ta):
+    """``acc[ta, f] = W2[f] @ xs[tx, f]`` per bin (the complex MACs as one real matmul, BLAS; exact on
+    grid values whatever the order). ``mw`` = (W2, W2^T, Wr, Wr^T) (:func:`mac_weights`); on DC and
+    Nyquist only ``Wr @ re`` (the rest is exactly 0)."""
+    w2, wr = mw[0], mw[2]
+    p, q = wr.shape[1], wr.shape[2]
+    for f in range(w2.shape[0]):
+        if real[f]:
+            np.dot(wr[f], xs[tx, f, :q], acc[ta, f, :p])
+            acc[ta, f, p:] = 0.0
+        else:
+            np.dot(w2[f], xs[tx, f], acc[ta, f])
 
 
 @njit(**_JIT)
-def mac_bwd(dacc, ta, w2, real, dxs, tx):
+def mac_bwd(dacc, ta, mw, real, dxs, tx):
     """Gradient of :func:`mac_fwd` with respect to the bins: ``dxs[tx, f] = W2[f]^T dacc[ta, f]``."""
-    nb, rows, n = w2.shape[0], w2.shape[1], dacc.shape[3]
-    p, q = rows // 2, w2.shape[2] // 2
-    for f in range(nb):
-        ro, co = (p, q) if real[f] else (rows, 2 * q)
-        for j in range(2 * q):
-            for b in range(n):
-                dxs[tx, f, j, b] = 0.0
-        for i in range(ro):
-            for j in range(co):
-                w = w2[f, i, j]
+    w2t, wrt = mw[1], mw[3]
+    p, q = wrt.shape[2], wrt.shape[1]
+    for f in range(w2t.shape[0]):
+        if real[f]:
+            np.dot(wrt[f], dacc[ta, f, :p], dxs[tx, f, :q])
+            dxs[tx, f, q:] = 0.0
+        else:
+            np.dot(w2t[f], dacc[ta, f], dxs[tx, f])
+
+
+@njit(inline="always", **_JIT)
+def _fft_step(x, rev, tops, bots, twr, twi, fq, xs_t, mask, re, im, qf):
+    """:func:`fft_fwd` of one recurrent step with the q input blocks side by side: ``re``/``im``
+    (k, q*B), so the stages run over q*B columns at once (per block, B = 8 columns made every loop
+    too short to pay its setup); ``xs_t`` (nb, 2q, B), ``mask`` (S, 2, k, q*B)."""
+    k, n, width = rev.shape[0], x.shape[1], x.shape[0]
+    nb, q = xs_t.shape[0], xs_t.shape[1] // 2
+    for i in range(k):
+        for j in range(q):
+            src = j * k + rev[i]
+            if src < width:
                 for b in range(n):
-                    dxs[tx, f, j, b] += w * dacc[ta, f, i, b]
+                    re[i, j * n + b] = x[src, b]
+            else:
+                for b in range(n):
+                    re[i, j * n + b] = 0.0
+        for c in range(q * n):
+            im[i, c] = 0.0
+    _stages_fwd(re, im, tops, bots, twr, twi, fq, mask, qf)
+    for f in range(nb):
+        for j in range(q):
+            for b in range(n):
+                xs_t[f, j, b] = re[f, j * n + b]
+                xs_t[f, q + j, b] = im[f, j * n + b]
 
 
-@njit(**_JIT)
-def _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, t):
-    """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, saving bins and masks."""
-    fft_fwd(h, fx[0], fx[1], fx[2], fx[3], fx[4], fx[5], xs, t, mfft[t])
-    mac_fwd(xs, t, w2, real, acc, 0)
-    ifft_fwd(acc, 0, fx[0], fx[1], fx[2], fx[3], fx[4], fx[6], fx[7], macc, t, mifft[t], gh)
+@njit(inline="always", **_JIT)
+def _fft_step_bwd(dxs_t, rev, tops, bots, twr, twi, mask, dx, gre, gim):
+    """Gradient of :func:`_fft_step`: ``dxs_t`` (nb, 2q, B) -> ``dx`` (in, B) (overwritten)."""
+    k, n, width = rev.shape[0], dx.shape[1], dx.shape[0]
+    nb, q = dxs_t.shape[0], dxs_t.shape[1] // 2
+    for i in range(k):
+        if i < nb:
+            for j in range(q):
+                for b in range(n):
+                    gre[i, j * n + b] = dxs_t[i, j, b]
+                    gim[i, j * n + b] = dxs_t[i, q + j, b]
+        else:
+            for c in range(q * n):
+                gre[i, c] = 0.0
+                gim[i, c] = 0.0
+    _stages_bwd(gre, gim, tops, bots, twr, twi, mask)
+    for i in range(k):
+        for j in range(q):
+            dst = j * k + rev[i]
+            if dst < width:
+                for b in range(n):
+                    dx[dst, b] = gre[i, j * n + b]
 
 
-@njit(**_JIT)
-def _hh_bwd(dgh, fx, w2, real, dacc, dxs, macc, mifft, mfft, t, dh):
+@njit(inline="always", **_JIT)
+def _ifft_step(acc_t, rev, tops, bots, twr, twi, fa, fi, macc_t, mask, y, re, im, qf):
+    """:func:`ifft_fwd` of one recurrent step with the p output blocks side by side (as
+    :func:`_fft_step`): ``acc_t``/``macc_t`` (nb, 2p, B), ``mask`` (S, 2, k, p*B), ``y`` (out, B)."""
+    k, n, out = rev.shape[0], y.shape[1], y.shape[0]
+    nb, p = acc_t.shape[0], acc_t.shape[1] // 2
+    pn, inv_k = p * n, 1.0 / k  # k is a power of two: x * (1/k) is x / k exactly
+    acc1, macc1 = acc_t.reshape(nb, 2 * pn), macc_t.reshape(nb, 2 * pn)
+    for f in range(nb):
+        for c in range(2 * pn):
+            acc1[f, c], macc1[f, c] = qf(acc1[f, c], fa)
+    for m in range(k):  # bit reversal of the conjugated Hermitian spectrum (fft.hermitian_conj)
+        f = rev[m]
+        if f < nb:
+            for c in range(pn):
+                re[m, c], im[m, c] = acc1[f, c], -acc1[f, pn + c]
+        else:
+            for c in range(pn):
+                re[m, c], im[m, c] = acc1[k - f, c], acc1[k - f, pn + c]
+    _stages_fwd(re, im, tops, bots, twr, twi, fi, mask, qf)
+    for i in range(p):
+        for m in range(k):
+            row = i * k + m
+            if row < out:
+                for b in range(n):
+                    y[row, b] = re[m, i * n + b] * inv_k
+
+
+@njit(inline="always", **_JIT)
+def _ifft_step_bwd(dy, rev, tops, bots, twr, twi, macc_t, mask, dacc_t, gre, gim):
+    """Gradient of :func:`_ifft_step`: ``dy`` (out, B) -> ``dacc_t`` (nb, 2p, B) (overwritten)."""
+    k, n, out = rev.shape[0], dy.shape[1], dy.shape[0]
+    nb, p = dacc_t.shape[0], dacc_t.shape[1] // 2
+    pn, inv_k = p * n, 1.0 / k
+    for i in range(p):
+        for m in range(k):
+            row = i * k + m
+            if row < out:
+                for b in range(n):
+                    gre[m, i * n + b] = dy[row, b] * inv_k
+            else:
+                for b in range(n):
+                    gre[m, i * n + b] = 0.0
+    gim[:] = 0.0
+    _stages_bwd(gre, gim, tops, bots, twr, twi, mask)
+    dacc1, macc1 = dacc_t.reshape(nb, 2 * pn), macc_t.reshape(nb, 2 * pn)
+    dacc1[:] = 0.0
+    for m in range(k):
+        f = rev[m]
+        if f < nb:
+            for c in range(pn):
+                dacc1[f, c] += gre[m, c]
+                dacc1[f, pn + c] -= gim[m, c]
+        else:
+            for c in range(pn):
+                dacc1[k - f, c] += gre[m, c]
+                dacc1[k - f, pn + c] += gim[m, c]
+    for f in range(nb):
+        for c in range(2 * pn):
+            dacc1[f, c] *= macc1[f, c]
+
+
+@njit(inline="always", **_JIT)
+def _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, t, work, qf):
+    """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, saving bins and masks;
+    ``work`` = (re, im) buffers of :func:`_fft_step` and (re, im) of :func:`_ifft_step`."""
+    _fft_step(h, fx[0], fx[1], fx[2], fx[3], fx[4], _fmt(fx[5]), xs[t], mfft[t], work[0], work[1], qf)
+    mac_fwd(xs, t, mw, real, acc, 0)
+    _ifft_step(acc[0], fx[0], fx[1], fx[2], fx[3], fx[4], _fmt(fx[6]), _fmt(fx[7]), macc[t], mifft[t], gh,
+               work[2], work[3], qf)
+
+
+@njit(inline="always", **_JIT)
+def _hh_bwd(dgh, fx, mw, real, dacc, dxs, macc, mifft, mfft, t, dh, work):
     """Gradient of :func:`_hh_fwd`: ``dacc[t]`` (kept for dW) and ``dh`` (overwritten)."""
-    ifft_bwd(dgh, fx[0], fx[1], fx[2], fx[3], fx[4], macc, t, mifft[t], dacc, t)
-    mac_bwd(dacc, t, w2, real, dxs, 0)
-    fft_bwd(dxs, 0, fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dh)
+    _ifft_step_bwd(dgh, fx[0], fx[1], fx[2], fx[3], fx[4], macc[t], mifft[t], dacc[t], work[2], work[3])
+    mac_bwd(dacc, t, mw, real, dxs, 0)
+    _fft_step_bwd(dxs[0], fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dh, work[0], work[1])
+
+
+@njit(inline="always", **_JIT)
+def _work(fx, mw, n):
+    """The step buffers of :func:`_hh_fwd`: (k, q*n) twice, (k, p*n) twice."""
+    k, q, p = fx[0].shape[0], mw[2].shape[2], mw[2].shape[1]
+    return np.empty((k, q * n)), np.empty((k, q * n)), np.empty((k, p * n)), np.empty((k, p * n))
 
 
 @njit(**_JIT)
-def lstm_fwd(gx, tix, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c):
+def lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, fast):
     """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H)
     (zero where no frame is processed), final states ``h``, ``c`` (H, N) and the saved tensors ``sv``.
 
@@ -294,7 +446,15 @@ def lstm_fwd(gx, tix, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c,
     take gate_acc inputs, ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (c, gates, dgates,
     tc, dtc, mc, mm, xs, mfft, macc, mifft), indexed by step ``s``; ``gates``/``dgates`` (T, 4H, N)
     hold i, f, g, o and d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope,
-    ``mc``/``mm`` the cell and hidden STE masks."""
+    ``mc``/``mm`` the cell and hidden STE masks. ``fast``: every format is RND with SAT."""
+    if fast:
+        _lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, _q_rs)
+    else:
+        _lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, _q)
+
+
+@njit(inline="always", **_JIT)
+def _lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, qf):
     c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6]
     xs, mfft, macc, mifft = sv[7], sv[8], sv[9], sv[10]
     steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
@@ -302,13 +462,14 @@ def lstm_fwd(gx, tix, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c,
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h[:], c[:] = 0.0, 0.0
     gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
-    acc = np.empty((1, w2.shape[0], w2.shape[1], n))
+    acc = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
+    work = _work(fx, mw, n)
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
         for b in range(n):
             live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
         g_t, d_t = gates[s], dgates[s]
-        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, s)
+        _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, s, work, qf)
         for r in range(4 * hidden):
             for b in range(n):
                 pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
@@ -317,20 +478,20 @@ def lstm_fwd(gx, tix, fx, w2, real, bias, peep, has_peep, fp, sig, tanh, tanh_c,
                 for b in range(n):
                     pre[u, b] += peep[0, u] * c[u, b]
                     pre[hidden + u, b] += peep[1, u] * c[u, b]
-        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True)
-        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True, qf)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True, qf)
         for u in range(hidden):
             for b in range(n):
-                cn, okc = _q(g_t[hidden + u, b] * c[u, b] + g_t[u, b] * g_t[2 * hidden + u, b], fc)
+                cn, okc = qf(g_t[hidden + u, b] * c[u, b] + g_t[u, b] * g_t[2 * hidden + u, b], fc)
                 c[u, b] = cn if live[b] else c[u, b]
                 c_all[s, u, b], mc_all[s, u, b] = cn, okc
                 if has_peep:
                     pre[3 * hidden + u, b] += peep[2, u] * cn
-        _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs, fa, True)
-        _act_rows(c_all[s], 0, hidden, tc_all[s], dtc_all[s], tanh_c, ft, fa, False)
+        _act_rows(pre, 3 * hidden, 4 * hidden, g_t, d_t, sig, fs, fa, True, qf)
+        _act_rows(c_all[s], 0, hidden, tc_all[s], dtc_all[s], tanh_c, ft, fa, False, qf)
         for u in range(hidden):
             for b in range(n):
-                m, okm = _q(g_t[3 * hidden + u, b] * tc_all[s, u, b], fh)
+                m, okm = qf(g_t[3 * hidden + u, b] * tc_all[s, u, b], fh)
                 h[u, b] = m if live[b] else h[u, b]
                 mm_all[s, u, b] = okm
         _scatter_out(h, live, tt, s, y)
@@ -354,7 +515,7 @@ def _gather_dy(dy, live, tt, dys):
 
 
 @njit(**_JIT)
-def lstm_bwd(dy, tix, dh_end, dc_end, fx, w2, real, peep, has_peep, sv, dgx, dacc, dpeep):
+def lstm_bwd(dy, tix, dh_end, dc_end, fx, mw, real, peep, has_peep, sv, dgx, dacc, dpeep):
     """Gradient of :func:`lstm_fwd`: ``dy`` (T, N, H) and the final states' gradients (H, N) ->
     ``dgx`` (4H, T, N) (= the recurrent role's output gradient; frames not processed are left as
     they are), ``dacc`` (T, nb, 2p, N) for the recurrent weights, ``dpeep`` (3, H) (accumulated).
@@ -363,7 +524,8 @@ def lstm_bwd(dy, tix, dh_end, dc_end, fx, w2, real, peep, has_peep, sv, dgx, dac
     mfft, macc, mifft = sv[8], sv[9], sv[10]
     steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh, dc = dh_end.copy(), dc_end.copy()
-    dxs = np.empty((1, w2.shape[0], w2.shape[2], n))
+    dxs = np.empty((1, mw[0].shape[0], mw[0].shape[2], n))
+    work = _work(fx, mw, n)
     dhp, dpre, zero = np.empty((hidden, n)), np.empty((4 * hidden, n)), np.zeros((hidden, n))
     dys = np.empty((hidden, n))
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
@@ -402,53 +564,62 @@ def lstm_bwd(dy, tix, dh_end, dc_end, fx, w2, real, peep, has_peep, sv, dgx, dac
             for b in range(n):
                 if live[b]:
                     dgx[r, tt[b], b] = dpre[r, b]
-        _hh_bwd(dpre, fx, w2, real, dacc, dxs, macc, mifft, mfft, s, dhp)
+        _hh_bwd(dpre, fx, mw, real, dacc, dxs, macc, mifft, mfft, s, dhp, work)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] = dhp[u, b] if live[b] else dh[u, b]
 
 
 @njit(**_JIT)
-def gru_fwd(gx, tix, fx, w2, real, bias, fp, sig, tanh, sv, y, h):
+def gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, fast):
     """GRU direction: ``gx`` (3H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H), final state
     ``h`` (H, N) and saved ``sv`` = (hs: the state after each step, gates (T, 4H, N): r, z, n,
     q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs, mfft, macc,
-    mifft), indexed by step; ``tix`` as for :func:`lstm_fwd`."""
+    mifft), indexed by step; ``tix`` and ``fast`` as for :func:`lstm_fwd`."""
+    if fast:
+        _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, _q_rs)
+    else:
+        _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, _q)
+
+
+@njit(inline="always", **_JIT)
+def _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, qf):
     hs, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     xs, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
     steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h[:] = 0.0
     gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
-    acc = np.empty((1, w2.shape[0], w2.shape[1], n))
+    acc = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
+    work = _work(fx, mw, n)
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
         for b in range(n):
             live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
         g_t, d_t = gates[s], dgates[s]
-        _hh_fwd(h, fx, w2, real, acc, gh, xs, macc, mfft, mifft, s)
+        _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, s, work, qf)
         for r in range(2 * hidden):
             for b in range(n):
                 pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
         for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
             for b in range(n):
-                g_t[hidden + r, b], d_t[hidden + r, b] = _q(gh[r, b] + bias[r], fa)
-        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True)
+                g_t[hidden + r, b], d_t[hidden + r, b] = qf(gh[r, b] + bias[r], fa)
+        _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True, qf)
         for u in range(hidden):
             for b in range(n):
                 pre[2 * hidden + u, b] = gx[2 * hidden + u, tt[b], b] + g_t[u, b] * g_t[3 * hidden + u, b]
-        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True)
+        _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True, qf)
         for u in range(hidden):
             for b in range(n):
                 nv, z = g_t[2 * hidden + u, b], g_t[hidden + u, b]
-                hv, okh = _q(nv + z * (h[u, b] - nv), fh)
+                hv, okh = qf(nv + z * (h[u, b] - nv), fh)
                 h[u, b] = hv if live[b] else h[u, b]
                 hs[s, u, b], mh_all[s, u, b] = h[u, b], okh
         _scatter_out(h, live, tt, s, y)
 
 
 @njit(**_JIT)
-def gru_bwd(dy, tix, dh_end, fx, w2, real, sv, dgx, dgh, dacc):
+def gru_bwd(dy, tix, dh_end, fx, mw, real, sv, dgx, dgh, dacc):
     """Gradient of :func:`gru_fwd`: -> ``dgx`` (3H, T, N) (frames not processed left as they are),
     ``dgh`` (T, 3H, N) (the recurrent role's output gradient per step, for its bias), ``dacc``
     (T, nb, 2p, N)."""
@@ -456,7 +627,8 @@ def gru_bwd(dy, tix, dh_end, fx, w2, real, sv, dgx, dgh, dacc):
     mfft, macc, mifft = sv[5], sv[6], sv[7]
     steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh = dh_end.copy()
-    dxs = np.empty((1, w2.shape[0], w2.shape[2], n))
+    dxs = np.empty((1, mw[0].shape[0], mw[0].shape[2], n))
+    work = _work(fx, mw, n)
     dhp, dys, dgxs = np.empty((hidden, n)), np.empty((hidden, n)), np.empty((3 * hidden, n))
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps - 1, -1, -1):
@@ -482,7 +654,7 @@ def gru_bwd(dy, tix, dh_end, fx, w2, real, sv, dgx, dgh, dacc):
             for b in range(n):
                 if live[b]:
                     dgx[r, tt[b], b] = dgxs[r, b]
-        _hh_bwd(dgh[s], fx, w2, real, dacc, dxs, macc, mifft, mfft, s, dhp)
+        _hh_bwd(dgh[s], fx, mw, real, dacc, dxs, macc, mifft, mfft, s, dhp, work)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] += dhp[u, b]

@@ -123,6 +123,7 @@ class FusedTables:
     sig: tuple  # sigmoid of gate_acc inputs (quant._qat_kernels._act_rows)
     tanh: tuple  # tanh of gate_acc inputs
     tanh_c: tuple  # tanh of cell-state inputs (LSTM)
+    fast: bool  # every format the kernels round to is RND with SAT: they take their branch-free rounding
 
     @classmethod
     @lru_cache(maxsize=32)
@@ -146,7 +147,10 @@ class FusedTables:
         acts = (_act_tables(config.sigmoid_pwl, config.gate_acc, config.sigmoid),
                 _act_tables(config.tanh_pwl, config.gate_acc, config.tanh),
                 _act_tables(config.tanh_pwl, cell_fmt, config.tanh))
-        return cls(k, fx, real, cell, *acts)
+        fmts = (config.fft, config.freq_acc, config.ifft, config.gate_acc, config.sigmoid, config.tanh,
+                cell_fmt, config.hidden)
+        fast = all(f.rounding is Rounding.RND and f.overflow is Overflow.SAT for f in fmts)
+        return cls(k, fx, real, cell, *acts, fast)
 
     @property
     def stages(self) -> int:
@@ -220,12 +224,12 @@ class _CircRole(torch.autograd.Function):
         xs = np.empty((1, nb, cols, m))
         mfft = _stage_masks(1, cols // 2, tab, m)[0]
         kern.fft_fwd(x.detach().permute(2, 0, 1).reshape(width, m).numpy(), rev, tops, bots, twr, twi, ffft,
-                     xs, 0, mfft)
+                     xs, 0, mfft, tab.fast)
         acc = _binwise(w2.detach(), _flat(xs), tab).numpy().reshape(1, nb, rows, m)
         y = np.empty((out_features, m))
         macc = np.empty(acc.shape, np.uint8)
         mifft = _stage_masks(1, rows // 2, tab, m)[0]
-        kern.ifft_fwd(acc, 0, rev, tops, bots, twr, twi, facc, fifft, macc, 0, mifft, y)
+        kern.ifft_fwd(acc, 0, rev, tops, bots, twr, twi, facc, fifft, macc, 0, mifft, y, tab.fast)
         ctx.save_for_backward(w2)
         ctx.saved = (xs, mfft, macc, mifft, tab, width, steps)
         return torch.from_numpy(y).view(out_features, steps, n)
@@ -254,10 +258,22 @@ def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_feature
     return _CircRole.apply(x, w2, tab, out_features) + bias[:, None, None]
 
 
+def mac_weights(w2: Tensor) -> tuple[np.ndarray, ...]:
+    """(W2, W2^T, Wr, Wr^T) per bin, contiguous, for the recurrence kernels' BLAS MACs (Wr: the
+    (p, q) real block, all that DC and Nyquist use)."""
+    w = _np(w2)
+    p, q = w.shape[1] // 2, w.shape[2] // 2
+    wr = np.ascontiguousarray(w[:, :p, :q])
+    return (w, np.ascontiguousarray(w.transpose(0, 2, 1)), wr, np.ascontiguousarray(wr.transpose(0, 2, 1)))
+
+
 def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
+    """Bins, FFT masks, accumulator masks, IFFT masks of the recurrent role per step (the stage masks
+    with the blocks side by side, (T, S, 2, k, blocks*B), as the step kernels run them)."""
     nb, rows, cols = w2.shape
-    return (np.empty((steps, nb, cols, n)), _stage_masks(steps, cols // 2, tab, n),
-            np.empty((steps, nb, rows, n), np.uint8), _stage_masks(steps, rows // 2, tab, n))
+    return (np.empty((steps, nb, cols, n)), np.empty((steps, tab.stages, 2, tab.k, cols // 2 * n), np.uint8),
+            np.empty((steps, nb, rows, n), np.uint8),
+            np.empty((steps, tab.stages, 2, tab.k, rows // 2 * n), np.uint8))
 
 
 def step_frames(steps: int, batch: int, lengths: Tensor | None, reverse: bool) -> np.ndarray:
@@ -295,22 +311,23 @@ class _LSTMRec(torch.autograd.Function):
               np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape),
               *_rec_buffers(steps, n, w2, tab))
         y, h, c = _outputs(tix, steps, n, hidden), np.empty((hidden, n)), np.empty((hidden, n))
-        _kernels().lstm_fwd(_np(gx), tix, tab.fx, _np(w2), tab.real, _np(bias), _np(peep), has_peep, tab.cell,
-                            tab.sig, tab.tanh, tab.tanh_c, sv, y, h, c)
+        mw = mac_weights(w2)
+        _kernels().lstm_fwd(_np(gx), tix, tab.fx, mw, tab.real, _np(bias), _np(peep), has_peep, tab.cell,
+                            tab.sig, tab.tanh, tab.tanh_c, sv, y, h, c, tab.fast)
         ctx.save_for_backward(w2, peep)
-        ctx.saved = (sv, has_peep, tix, tab)
+        ctx.saved = (sv, has_peep, tix, tab, mw)
         return torch.from_numpy(y), torch.from_numpy(h).T, torch.from_numpy(c).T
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor, dc: Tensor):  # type: ignore[override]
         w2, peep = ctx.saved_tensors
-        sv, has_peep, tix, tab = ctx.saved
+        sv, has_peep, tix, tab, mw = ctx.saved
         steps, hidden, n = sv[0].shape
         dgx = _outputs(tix, 4 * hidden, steps, n)
         dacc = np.empty(sv[9].shape)
         dpeep = np.zeros((3, hidden))
         _kernels().lstm_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True),
-                            _grad_in(dc, (n, hidden), True), tab.fx, _np(w2), tab.real, _np(peep), has_peep,
+                            _grad_in(dc, (n, hidden), True), tab.fx, mw, tab.real, _np(peep), has_peep,
                             sv, dgx, dacc, dpeep)
         dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[7], tab), dbias,
@@ -329,21 +346,22 @@ class _GRURec(torch.autograd.Function):
         sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)),
               np.empty(shape), *_rec_buffers(steps, n, w2, tab))
         y, h = _outputs(tix, steps, n, hidden), np.empty((hidden, n))
-        _kernels().gru_fwd(_np(gx), tix, tab.fx, _np(w2), tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
-                           sv, y, h)
+        mw = mac_weights(w2)
+        _kernels().gru_fwd(_np(gx), tix, tab.fx, mw, tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
+                           sv, y, h, tab.fast)
         ctx.save_for_backward(w2)
-        ctx.saved = (sv, tix, tab)
+        ctx.saved = (sv, tix, tab, mw)
         return torch.from_numpy(y), torch.from_numpy(h).T
 
     @staticmethod
     def backward(ctx, dy: Tensor, dh: Tensor):  # type: ignore[override]
         (w2,) = ctx.saved_tensors
-        sv, tix, tab = ctx.saved
+        sv, tix, tab, mw = ctx.saved
         steps, hidden, n = sv[0].shape
         dgx, dgh = _outputs(tix, 3 * hidden, steps, n), np.empty((steps, 3 * hidden, n))
         dacc = np.empty(sv[6].shape)
         _kernels().gru_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True), tab.fx,
-                           _np(w2), tab.real, sv, dgx, dgh, dacc)
+                           mw, tab.real, sv, dgx, dgh, dacc)
         return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4], tab), torch.from_numpy(dgh.sum(axis=(0, 2))),
                 None, None)
 
