@@ -203,7 +203,8 @@ def fft_bwd(dxs, t, rev, tops, bots, twr, twi, mask, dx):
 @njit(**_JIT)
 def ifft_fwd(acc, ta, rev, tops, bots, twr, twi, facc, fifft, macc, tm, mask, y, fast):
     """Accumulators ``acc[ta]`` (., nb, 2p, B) rounded in place to ``facc`` (STE masks in
-    ``macc[tm]``) -> IFFT stages (``fifft``, masks ``mask`` (p, S, 2, k, B)) / k -> ``y`` (out, B)."""
+    ``macc[tm]``) -> IFFT stages (``fifft``, masks ``mask`` (p, S, 2, k, T*B)) / k -> ``y`` (T, out, B)
+    (time-major, as the recurrence kernels read it; column ``t*B + b`` of the bins is (t, b))."""
     if fast:
         _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, _fmt(facc), _fmt(fifft), macc, tm, mask, y, _q_rs)
     else:
@@ -212,8 +213,8 @@ def ifft_fwd(acc, ta, rev, tops, bots, twr, twi, facc, fifft, macc, tm, mask, y,
 
 @njit(inline="always", **_JIT)
 def _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, fa, fi, macc, tm, mask, y, qf):
-    k, n, out = rev.shape[0], y.shape[1], y.shape[0]
-    nb, p = acc.shape[1], acc.shape[2] // 2
+    k, steps, out, nbat = rev.shape[0], y.shape[0], y.shape[1], y.shape[2]
+    n, nb, p = steps * nbat, acc.shape[1], acc.shape[2] // 2
     inv_k = 1.0 / k  # k is a power of two: x * (1/k) is x / k exactly
     re, im = np.empty((k, n)), np.empty((k, n))
     for f in range(nb):
@@ -233,23 +234,28 @@ def _ifft_fwd(acc, ta, rev, tops, bots, twr, twi, fa, fi, macc, tm, mask, y, qf)
         for m in range(k):
             row = i * k + m
             if row < out:
-                for b in range(n):
-                    y[row, b] = re[m, b] * inv_k
+                for t in range(steps):
+                    for b in range(nbat):
+                        y[t, row, b] = re[m, t * nbat + b] * inv_k
 
 
 @njit(**_JIT)
 def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, tm, mask, dacc, ta):
-    """Gradient of :func:`ifft_fwd`: ``dy`` (out, B) -> ``dacc[ta]`` (overwritten)."""
-    k, n, out = rev.shape[0], dy.shape[1], dy.shape[0]
-    nb, p = dacc.shape[1], dacc.shape[2] // 2
+    """Gradient of :func:`ifft_fwd`: ``dy`` (T, out, B) -> ``dacc[ta]`` (overwritten)."""
+    k, steps, out, nbat = rev.shape[0], dy.shape[0], dy.shape[1], dy.shape[2]
+    n, nb, p = steps * nbat, dacc.shape[1], dacc.shape[2] // 2
     inv_k = 1.0 / k
     gre, gim = np.empty((k, n)), np.empty((k, n))
     for i in range(p):
         for m in range(k):
             row = i * k + m
-            for b in range(n):
-                gre[m, b] = dy[row, b] * inv_k if row < out else 0.0
-                gim[m, b] = 0.0
+            if row < out:
+                for t in range(steps):
+                    for b in range(nbat):
+                        gre[m, t * nbat + b] = dy[t, row, b] * inv_k
+            else:
+                gre[m, :] = 0.0
+            gim[m, :] = 0.0
         _stages_bwd(gre, gim, tops, bots, twr, twi, mask[i])
         for f in range(nb):
             for b in range(n):
@@ -412,20 +418,30 @@ def _ifft_step_bwd(dy, rev, tops, bots, twr, twi, macc_t, mask, dacc_t, gre, gim
 
 @njit(inline="always", **_JIT)
 def _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, t, work, qf):
-    """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, saving bins and masks;
-    ``work`` = (re, im) buffers of :func:`_fft_step` and (re, im) of :func:`_ifft_step`."""
-    _fft_step(h, fx[0], fx[1], fx[2], fx[3], fx[4], _fmt(fx[5]), xs[t], mfft[t], work[0], work[1], qf)
-    mac_fwd(xs, t, mw, real, acc, 0)
+    """The recurrent circulant role on h (in, B) -> ``gh`` (out, B) at step t, bins in ``xs[0]``,
+    masks saved at t; ``work`` = (re, im) buffers of :func:`_fft_step` and of :func:`_ifft_step`."""
+    _fft_step(h, fx[0], fx[1], fx[2], fx[3], fx[4], _fmt(fx[5]), xs[0], mfft[t], work[0], work[1], qf)
+    mac_fwd(xs, 0, mw, real, acc, 0)
     _ifft_step(acc[0], fx[0], fx[1], fx[2], fx[3], fx[4], _fmt(fx[6]), _fmt(fx[7]), macc[t], mifft[t], gh,
                work[2], work[3], qf)
 
 
 @njit(inline="always", **_JIT)
 def _hh_bwd(dgh, fx, mw, real, dacc, dxs, macc, mifft, mfft, t, dh, work):
-    """Gradient of :func:`_hh_fwd`: ``dacc[t]`` (kept for dW) and ``dh`` (overwritten)."""
-    _ifft_step_bwd(dgh, fx[0], fx[1], fx[2], fx[3], fx[4], macc[t], mifft[t], dacc[t], work[2], work[3])
-    mac_bwd(dacc, t, mw, real, dxs, 0)
+    """Gradient of :func:`_hh_fwd`: ``dacc[0]`` (the accumulators' gradient) and ``dh`` (overwritten)."""
+    _ifft_step_bwd(dgh, fx[0], fx[1], fx[2], fx[3], fx[4], macc[t], mifft[t], dacc[0], work[2], work[3])
+    mac_bwd(dacc, 0, mw, real, dxs, 0)
     _fft_step_bwd(dxs[0], fx[0], fx[1], fx[2], fx[3], fx[4], mfft[t], dh, work[0], work[1])
+
+
+@njit(inline="always", **_JIT)
+def _keep(a, s, saved):
+    """``saved[:, :, s] = a[0]``: a step's bins or accumulator gradients into their bin-major
+    (nb, rows, T, B) copy, which the weight gradient multiplies as (nb, rows, T*B) without a copy."""
+    for f in range(saved.shape[0]):
+        for r in range(saved.shape[1]):
+            for b in range(saved.shape[3]):
+                saved[f, r, s, b] = a[0, f, r, b]
 
 
 @njit(inline="always", **_JIT)
@@ -437,14 +453,16 @@ def _work(fx, mw, n):
 
 @njit(**_JIT)
 def lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, fast):
-    """LSTM direction (no projection): ``gx`` (4H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H)
+    """LSTM direction (no projection): ``gx`` (T, 4H, N) = W_ih x_t -> output ``y`` (T, N, H)
     (zero where no frame is processed), final states ``h``, ``c`` (H, N) and the saved tensors ``sv``.
 
     ``tix`` (T, N): the frame that step ``s`` processes in sequence ``b`` (``s`` or, reversed,
     ``lengths[b]-1-s``), -1 once the sequence has ended: the step then computes on its frozen state
-    and keeps nothing of it. ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh``
-    take gate_acc inputs, ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (c, gates, dgates,
-    tc, dtc, mc, mm, xs, mfft, macc, mifft), indexed by step ``s``; ``gates``/``dgates`` (T, 4H, N)
+    and keeps nothing of it. ``bias`` = b_ih + b_hh (sums of grid values are exact in any order).
+    ``fp`` rows: gate_acc, sigmoid, tanh, cell, hidden; ``sig``/``tanh`` take gate_acc inputs,
+    ``tanh_c`` cell inputs (see :func:`_act_rows`). ``sv`` = (c, gates, dgates, tc, dtc, mc, mm, xs,
+    mfft, macc, mifft), indexed by step ``s`` (``xs`` bin-major (nb, 2q, T, N));
+    ``gates``/``dgates`` (T, 4H, N)
     hold i, f, g, o and d gate / d pre-activation, ``tc``/``dtc`` q(tanh(c)) and its slope,
     ``mc``/``mm`` the cell and hidden STE masks. ``fast``: every format is RND with SAT."""
     if fast:
@@ -456,13 +474,14 @@ def lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c,
 @njit(inline="always", **_JIT)
 def _lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c, sv, y, h, c, qf):
     c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6]
-    xs, mfft, macc, mifft = sv[7], sv[8], sv[9], sv[10]
-    steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
+    xsb, mfft, macc, mifft = sv[7], sv[8], sv[9], sv[10]
+    steps, n, hidden = gx.shape[0], gx.shape[2], h.shape[0]
     fa, fc, fh = _fmt(fp[0]), _fmt(fp[3]), _fmt(fp[4])
     fs, ft = _fmt(fp[1]), _fmt(fp[2])
     h[:], c[:] = 0.0, 0.0
-    gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
-    acc = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
+    gh, pre = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
+    nb, rows, cols = mw[0].shape
+    acc, xs = np.empty((1, nb, rows, n)), np.empty((1, nb, cols, n))
     work = _work(fx, mw, n)
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
@@ -470,9 +489,10 @@ def _lstm_fwd(gx, tix, fx, mw, real, bias, peep, has_peep, fp, sig, tanh, tanh_c
             live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
         g_t, d_t = gates[s], dgates[s]
         _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, s, work, qf)
+        _keep(xs, s, xsb)
         for r in range(4 * hidden):
             for b in range(n):
-                pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
+                pre[r, b] = gx[tt[b], r, b] + (gh[r, b] + bias[r])
         if has_peep:
             for u in range(hidden):
                 for b in range(n):
@@ -515,16 +535,18 @@ def _gather_dy(dy, live, tt, dys):
 
 
 @njit(**_JIT)
-def lstm_bwd(dy, tix, dh_end, dc_end, fx, mw, real, peep, has_peep, sv, dgx, dacc, dpeep):
+def lstm_bwd(dy, tix, dh_end, dc_end, fx, mw, real, peep, has_peep, sv, dgx, dacc, dpeep, dbias):
     """Gradient of :func:`lstm_fwd`: ``dy`` (T, N, H) and the final states' gradients (H, N) ->
-    ``dgx`` (4H, T, N) (= the recurrent role's output gradient; frames not processed are left as
-    they are), ``dacc`` (T, nb, 2p, N) for the recurrent weights, ``dpeep`` (3, H) (accumulated).
+    ``dgx`` (T, 4H, N) (= the recurrent role's output gradient; frames not processed are left as
+    they are), ``dacc`` (nb, 2p, T, N) (bin-major) for the recurrent weights, ``dpeep`` (3, H) and
+    ``dbias`` (4H) (accumulated).
     A step after a sequence's end passes its state gradients through."""
     c_all, gates, dgates, tc_all, dtc_all, mc_all, mm_all = sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6]
     mfft, macc, mifft = sv[8], sv[9], sv[10]
     steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh, dc = dh_end.copy(), dc_end.copy()
     dxs = np.empty((1, mw[0].shape[0], mw[0].shape[2], n))
+    dacc1 = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
     work = _work(fx, mw, n)
     dhp, dpre, zero = np.empty((hidden, n)), np.empty((4 * hidden, n)), np.zeros((hidden, n))
     dys = np.empty((hidden, n))
@@ -563,34 +585,38 @@ def lstm_bwd(dy, tix, dh_end, dc_end, fx, mw, real, peep, has_peep, sv, dgx, dac
         for r in range(4 * hidden):
             for b in range(n):
                 if live[b]:
-                    dgx[r, tt[b], b] = dpre[r, b]
-        _hh_bwd(dpre, fx, mw, real, dacc, dxs, macc, mifft, mfft, s, dhp, work)
+                    dgx[tt[b], r, b] = dpre[r, b]
+                dbias[r] += dpre[r, b]
+        _hh_bwd(dpre, fx, mw, real, dacc1, dxs, macc, mifft, mfft, s, dhp, work)
+        _keep(dacc1, s, dacc)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] = dhp[u, b] if live[b] else dh[u, b]
 
 
 @njit(**_JIT)
-def gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, fast):
-    """GRU direction: ``gx`` (3H, T, N) = W_ih x_t + b_ih -> output ``y`` (T, N, H), final state
+def gru_fwd(gx, tix, fx, mw, real, bias, bias_ih, fp, sig, tanh, sv, y, h, fast):
+    """GRU direction: ``gx`` (T, 3H, N) = W_ih x_t (``bias_ih`` b_ih, ``bias`` b_hh) -> output
+    ``y`` (T, N, H), final state
     ``h`` (H, N) and saved ``sv`` = (hs: the state after each step, gates (T, 4H, N): r, z, n,
     q(h_n), dgates: their derivatives (the last one the STE mask of q(h_n)), mh, xs, mfft, macc,
     mifft), indexed by step; ``tix`` and ``fast`` as for :func:`lstm_fwd`."""
     if fast:
-        _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, _q_rs)
+        _gru_fwd(gx, tix, fx, mw, real, bias, bias_ih, fp, sig, tanh, sv, y, h, _q_rs)
     else:
-        _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, _q)
+        _gru_fwd(gx, tix, fx, mw, real, bias, bias_ih, fp, sig, tanh, sv, y, h, _q)
 
 
 @njit(inline="always", **_JIT)
-def _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, qf):
+def _gru_fwd(gx, tix, fx, mw, real, bias, bias_ih, fp, sig, tanh, sv, y, h, qf):
     hs, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
-    xs, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
-    steps, n, hidden = gx.shape[1], gx.shape[2], h.shape[0]
+    xsb, mfft, macc, mifft = sv[4], sv[5], sv[6], sv[7]
+    steps, n, hidden = gx.shape[0], gx.shape[2], h.shape[0]
     fa, fs, ft, fh = _fmt(fp[0]), _fmt(fp[1]), _fmt(fp[2]), _fmt(fp[4])
     h[:] = 0.0
-    gh, pre = np.empty((gx.shape[0], n)), np.empty((gx.shape[0], n))
-    acc = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
+    gh, pre = np.empty((gx.shape[1], n)), np.empty((gx.shape[1], n))
+    nb, rows, cols = mw[0].shape
+    acc, xs = np.empty((1, nb, rows, n)), np.empty((1, nb, cols, n))
     work = _work(fx, mw, n)
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
     for s in range(steps):
@@ -598,16 +624,18 @@ def _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, qf):
             live[b], tt[b] = tix[s, b] >= 0, max(tix[s, b], 0)
         g_t, d_t = gates[s], dgates[s]
         _hh_fwd(h, fx, mw, real, acc, gh, xs, macc, mfft, mifft, s, work, qf)
+        _keep(xs, s, xsb)
         for r in range(2 * hidden):
             for b in range(n):
-                pre[r, b] = gx[r, tt[b], b] + (gh[r, b] + bias[r])
+                pre[r, b] = (gx[tt[b], r, b] + bias_ih[r]) + (gh[r, b] + bias[r])
         for r in range(2 * hidden, 3 * hidden):  # q(h_n) goes to gate slot 3
             for b in range(n):
                 g_t[hidden + r, b], d_t[hidden + r, b] = qf(gh[r, b] + bias[r], fa)
         _act_rows(pre, 0, 2 * hidden, g_t, d_t, sig, fs, fa, True, qf)
         for u in range(hidden):
             for b in range(n):
-                pre[2 * hidden + u, b] = gx[2 * hidden + u, tt[b], b] + g_t[u, b] * g_t[3 * hidden + u, b]
+                pre[2 * hidden + u, b] = ((gx[tt[b], 2 * hidden + u, b] + bias_ih[2 * hidden + u])
+                                          + g_t[u, b] * g_t[3 * hidden + u, b])
         _act_rows(pre, 2 * hidden, 3 * hidden, g_t, d_t, tanh, ft, fa, True, qf)
         for u in range(hidden):
             for b in range(n):
@@ -619,15 +647,16 @@ def _gru_fwd(gx, tix, fx, mw, real, bias, fp, sig, tanh, sv, y, h, qf):
 
 
 @njit(**_JIT)
-def gru_bwd(dy, tix, dh_end, fx, mw, real, sv, dgx, dgh, dacc):
-    """Gradient of :func:`gru_fwd`: -> ``dgx`` (3H, T, N) (frames not processed left as they are),
-    ``dgh`` (T, 3H, N) (the recurrent role's output gradient per step, for its bias), ``dacc``
-    (T, nb, 2p, N)."""
+def gru_bwd(dy, tix, dh_end, fx, mw, real, sv, dgx, dgh, dacc, dbias, dbias_ih):
+    """Gradient of :func:`gru_fwd`: -> ``dgx`` (T, 3H, N) (frames not processed left as they are),
+    ``dgh`` (T, 3H, N) (the recurrent role's output gradient per step), ``dacc`` (nb, 2p, T, N)
+    (bin-major), the bias gradients ``dbias`` (b_hh) and ``dbias_ih`` (3H, accumulated)."""
     hs, gates, dgates, mh_all = sv[0], sv[1], sv[2], sv[3]
     mfft, macc, mifft = sv[5], sv[6], sv[7]
     steps, n, hidden = tix.shape[0], tix.shape[1], dh_end.shape[0]
     dh = dh_end.copy()
     dxs = np.empty((1, mw[0].shape[0], mw[0].shape[2], n))
+    dacc1 = np.empty((1, mw[0].shape[0], mw[0].shape[1], n))
     work = _work(fx, mw, n)
     dhp, dys, dgxs = np.empty((hidden, n)), np.empty((hidden, n)), np.empty((3 * hidden, n))
     live, tt = np.empty(n, np.bool_), np.empty(n, np.int64)
@@ -653,8 +682,11 @@ def gru_bwd(dy, tix, dh_end, fx, mw, real, sv, dgx, dgh, dacc):
         for r in range(3 * hidden):
             for b in range(n):
                 if live[b]:
-                    dgx[r, tt[b], b] = dgxs[r, b]
-        _hh_bwd(dgh[s], fx, mw, real, dacc, dxs, macc, mifft, mfft, s, dhp, work)
+                    dgx[tt[b], r, b] = dgxs[r, b]
+                dbias_ih[r] += dgxs[r, b]
+                dbias[r] += dgh[s, r, b]
+        _hh_bwd(dgh[s], fx, mw, real, dacc1, dxs, macc, mifft, mfft, s, dhp, work)
+        _keep(dacc1, s, dacc)
         for u in range(hidden):
             for b in range(n):
                 dh[u, b] += dhp[u, b]

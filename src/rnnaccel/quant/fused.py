@@ -181,14 +181,6 @@ def _stage_masks(steps: int, blocks: int, tab: FusedTables, n: int) -> np.ndarra
     return np.empty((steps, blocks, tab.stages, 2, tab.k, n), np.uint8)
 
 
-def _flat(a: np.ndarray) -> Tensor:
-    """(T, nb, rows, B) -> (nb, rows, T*B) tensor: a view for T = 1, else one copy."""
-    t = torch.from_numpy(a)
-    if a.shape[0] == 1:
-        return t[0]
-    return t.permute(1, 2, 0, 3).reshape(a.shape[1], a.shape[2], -1)
-
-
 def _binwise(a: Tensor, b: Tensor, tab: FusedTables, weight_grad: bool = False) -> Tensor:
     """``a[f] @ b[f]`` per bin f (float64, exact on grid values). On DC and Nyquist the imaginary
     halves are zero (see ``FusedTables.real``), so there only the real blocks are multiplied and the
@@ -207,12 +199,15 @@ def _binwise(a: Tensor, b: Tensor, tab: FusedTables, weight_grad: bool = False) 
 
 
 def _w2_grad(dacc: np.ndarray, xs: np.ndarray, tab: FusedTables) -> Tensor:
-    """dW2 = sum over steps and batch of dA X^T per bin, (nb, 2p, 2q): one bmm over all columns."""
-    return _binwise(_flat(dacc), _flat(xs).transpose(1, 2), tab, weight_grad=True)
+    """dW2 = sum over steps and batch of dA X^T per bin, (nb, 2p, 2q), from bin-major ``dacc``
+    (nb, 2p, ...) and ``xs`` (nb, 2q, ...): one bmm over all columns."""
+    nb = dacc.shape[0]
+    a = torch.from_numpy(dacc).view(nb, dacc.shape[1], -1)
+    return _binwise(a, torch.from_numpy(xs).view(nb, xs.shape[1], -1).transpose(1, 2), tab, weight_grad=True)
 
 
 class _CircRole(torch.autograd.Function):
-    """Exact ``W x`` of a circulant role (no bias) for all steps at once, x (T, B, in) -> (out, T, B)
+    """Exact ``W x`` of a circulant role (no bias) for all steps at once, x (T, B, in) -> (T, out, B)
     (the values of roles._circulant_role)."""
 
     @staticmethod
@@ -225,14 +220,14 @@ class _CircRole(torch.autograd.Function):
         mfft = _stage_masks(1, cols // 2, tab, m)[0]
         kern.fft_fwd(x.detach().permute(2, 0, 1).reshape(width, m).numpy(), rev, tops, bots, twr, twi, ffft,
                      xs, 0, mfft, tab.fast)
-        acc = _binwise(w2.detach(), _flat(xs), tab).numpy().reshape(1, nb, rows, m)
-        y = np.empty((out_features, m))
+        acc = _binwise(w2.detach(), torch.from_numpy(xs[0]), tab).numpy().reshape(1, nb, rows, m)
+        y = np.empty((steps, out_features, n))
         macc = np.empty(acc.shape, np.uint8)
         mifft = _stage_masks(1, rows // 2, tab, m)[0]
         kern.ifft_fwd(acc, 0, rev, tops, bots, twr, twi, facc, fifft, macc, 0, mifft, y, tab.fast)
         ctx.save_for_backward(w2)
         ctx.saved = (xs, mfft, macc, mifft, tab, width, steps)
-        return torch.from_numpy(y).view(out_features, steps, n)
+        return torch.from_numpy(y)
 
     @staticmethod
     def backward(ctx, dy: Tensor):  # type: ignore[override]
@@ -241,21 +236,23 @@ class _CircRole(torch.autograd.Function):
         xs, mfft, macc, mifft, tab, width, steps = ctx.saved
         rev, tops, bots, twr, twi = tab.fx[:5]
         dacc = np.empty(macc.shape)
-        kern.ifft_bwd(_np(dy).reshape(dy.shape[0], -1), rev, tops, bots, twr, twi, macc, 0, mifft, dacc, 0)
+        kern.ifft_bwd(_np(dy), rev, tops, bots, twr, twi, macc, 0, mifft, dacc, 0)
         dx = None
         if ctx.needs_input_grad[0]:
-            dxs = _binwise(w2.detach().transpose(1, 2), _flat(dacc), tab)
+            dxs = _binwise(w2.detach().transpose(1, 2), torch.from_numpy(dacc[0]), tab)
             dxs = dxs.numpy().reshape(xs.shape)
             dxt = np.empty((width, xs.shape[3]))
             kern.fft_bwd(dxs, 0, rev, tops, bots, twr, twi, mfft, dxt)
             dx = torch.from_numpy(dxt).view(width, steps, -1).permute(1, 2, 0)
-        return dx, _w2_grad(dacc, xs, tab), None, None
+        return dx, _w2_grad(dacc[0], xs[0], tab), None, None
 
 
-def circ_role(x: Tensor, w2: Tensor, bias: Tensor, tab: FusedTables, out_features: int) -> Tensor:
-    """``W x + b`` of a quantized circulant role on x (T, B, in) float64, as (out, T, B) (batch
-    innermost, the layout of the recurrence kernels); the values of roles._circulant_role."""
-    return _CircRole.apply(x, w2, tab, out_features) + bias[:, None, None]
+def circ_role(x: Tensor, w2: Tensor, bias: Tensor | None, tab: FusedTables, out_features: int) -> Tensor:
+    """``W x + b`` of a quantized circulant role on x (T, B, in) float64, as (T, out, B) (batch
+    innermost, the layout of the recurrence kernels); the values of roles._circulant_role. ``bias``
+    None: ``W x`` alone (the recurrence kernels add the biases)."""
+    y = _CircRole.apply(x, w2, tab, out_features)
+    return y if bias is None else y + bias[None, :, None]
 
 
 def mac_weights(w2: Tensor) -> tuple[np.ndarray, ...]:
@@ -268,10 +265,11 @@ def mac_weights(w2: Tensor) -> tuple[np.ndarray, ...]:
 
 
 def _rec_buffers(steps: int, n: int, w2: Tensor, tab: FusedTables) -> tuple:
-    """Bins, FFT masks, accumulator masks, IFFT masks of the recurrent role per step (the stage masks
-    with the blocks side by side, (T, S, 2, k, blocks*B), as the step kernels run them)."""
+    """Bins (bin-major (nb, 2q, T, B), for the weight gradient), FFT masks, accumulator masks, IFFT
+    masks of the recurrent role per step (the stage masks with the blocks side by side,
+    (T, S, 2, k, blocks*B), as the step kernels run them)."""
     nb, rows, cols = w2.shape
-    return (np.empty((steps, nb, cols, n)), np.empty((steps, tab.stages, 2, tab.k, cols // 2 * n), np.uint8),
+    return (np.empty((nb, cols, steps, n)), np.empty((steps, tab.stages, 2, tab.k, cols // 2 * n), np.uint8),
             np.empty((steps, nb, rows, n), np.uint8),
             np.empty((steps, tab.stages, 2, tab.k, rows // 2 * n), np.uint8))
 
@@ -298,13 +296,13 @@ def _grad_in(g: Tensor | None, shape: tuple[int, ...], transpose: bool = False) 
 
 
 class _LSTMRec(torch.autograd.Function):
-    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` (4H, T, B),
-    the frames of each step ``tix`` (``step_frames``)."""
+    """The LSTM recurrence of QuantLSTM._direction (no projection) from its input part ``gx`` =
+    W_ih x (T, 4H, B) and ``bias`` = b_ih + b_hh, the frames of each step ``tix`` (``step_frames``)."""
 
     @staticmethod
     def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, peep: Tensor, has_peep: bool,
                 tix: np.ndarray, tab: FusedTables):  # type: ignore[override]
-        gates, steps, n = gx.shape
+        steps, gates, n = gx.shape
         hidden = gates // 4
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty((steps, gates, n)), np.empty((steps, gates, n)),
@@ -323,32 +321,32 @@ class _LSTMRec(torch.autograd.Function):
         w2, peep = ctx.saved_tensors
         sv, has_peep, tix, tab, mw = ctx.saved
         steps, hidden, n = sv[0].shape
-        dgx = _outputs(tix, 4 * hidden, steps, n)
-        dacc = np.empty(sv[9].shape)
-        dpeep = np.zeros((3, hidden))
+        dgx = _outputs(tix, steps, 4 * hidden, n)
+        dacc = np.empty(sv[9].shape[1:3] + (steps, n))
+        dpeep, dbias = np.zeros((3, hidden)), np.zeros(4 * hidden)
         _kernels().lstm_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True),
                             _grad_in(dc, (n, hidden), True), tab.fx, mw, tab.real, _np(peep), has_peep,
-                            sv, dgx, dacc, dpeep)
-        dbias = torch.from_numpy(dgx.sum(axis=(1, 2)))
-        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[7], tab), dbias,
+                            sv, dgx, dacc, dpeep, dbias)
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[7], tab), torch.from_numpy(dbias),
                 torch.from_numpy(dpeep) if has_peep else None, None, None, None)
 
 
 class _GRURec(torch.autograd.Function):
-    """The GRU recurrence of QuantGRU._direction from its input part ``gx`` (3H, T, B)."""
+    """The GRU recurrence of QuantGRU._direction from its input part ``gx`` = W_ih x (T, 3H, B),
+    ``bias`` b_hh and ``bias_ih`` b_ih."""
 
     @staticmethod
-    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, tix: np.ndarray,
+    def forward(ctx, gx: Tensor, w2: Tensor, bias: Tensor, bias_ih: Tensor, tix: np.ndarray,
                 tab: FusedTables):  # type: ignore[override]
-        gates, steps, n = gx.shape
+        steps, gates, n = gx.shape
         hidden = gates // 3
         shape = (steps, hidden, n)
         sv = (np.empty(shape), np.empty((steps, 4 * hidden, n)), np.empty((steps, 4 * hidden, n)),
               np.empty(shape), *_rec_buffers(steps, n, w2, tab))
         y, h = _outputs(tix, steps, n, hidden), np.empty((hidden, n))
         mw = mac_weights(w2)
-        _kernels().gru_fwd(_np(gx), tix, tab.fx, mw, tab.real, _np(bias), tab.cell, tab.sig, tab.tanh,
-                           sv, y, h, tab.fast)
+        _kernels().gru_fwd(_np(gx), tix, tab.fx, mw, tab.real, _np(bias), _np(bias_ih), tab.cell, tab.sig,
+                           tab.tanh, sv, y, h, tab.fast)
         ctx.save_for_backward(w2)
         ctx.saved = (sv, tix, tab, mw)
         return torch.from_numpy(y), torch.from_numpy(h).T
@@ -358,32 +356,34 @@ class _GRURec(torch.autograd.Function):
         (w2,) = ctx.saved_tensors
         sv, tix, tab, mw = ctx.saved
         steps, hidden, n = sv[0].shape
-        dgx, dgh = _outputs(tix, 3 * hidden, steps, n), np.empty((steps, 3 * hidden, n))
-        dacc = np.empty(sv[6].shape)
+        dgx, dgh = _outputs(tix, steps, 3 * hidden, n), np.empty((steps, 3 * hidden, n))
+        dacc = np.empty(sv[6].shape[1:3] + (steps, n))
+        dbias, dbias_ih = np.zeros(3 * hidden), np.zeros(3 * hidden)
         _kernels().gru_bwd(_grad_in(dy, (steps, n, hidden)), tix, _grad_in(dh, (n, hidden), True), tab.fx,
-                           mw, tab.real, sv, dgx, dgh, dacc)
-        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4], tab), torch.from_numpy(dgh.sum(axis=(0, 2))),
-                None, None)
+                           mw, tab.real, sv, dgx, dgh, dacc, dbias, dbias_ih)
+        return (torch.from_numpy(dgx), _w2_grad(dacc, sv[4], tab), torch.from_numpy(dbias),
+                torch.from_numpy(dbias_ih), None, None)
 
 
 def lstm_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, peep: tuple[Tensor, ...] | None,
                     reverse: bool, tab: FusedTables, lengths: Tensor | None = None
                     ) -> tuple[Tensor, Tensor, Tensor]:
-    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x + b_ih (4H, T, B);
+    """(y (T, B, H), h_T, c_T) of the quantized LSTM recurrence from ``gx`` = W_ih x (T, 4H, B) and
+    ``bias`` = b_ih + b_hh;
     ``lengths`` (B,): sequence b is frames 0..lengths[b]-1 (its outputs beyond are zero, its final
     states those at its last processed frame)."""
-    hidden = gx.shape[0] // 4
+    hidden = gx.shape[1] // 4
     pv = torch.stack(peep) if peep is not None else torch.zeros(3, hidden, dtype=torch.float64)
-    tix = step_frames(gx.shape[1], gx.shape[2], lengths, reverse)
+    tix = step_frames(gx.shape[0], gx.shape[2], lengths, reverse)
     return _LSTMRec.apply(gx, w2, bias, pv, peep is not None, tix, tab)
 
 
-def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, reverse: bool, tab: FusedTables,
+def gru_recurrence(gx: Tensor, w2: Tensor, bias: Tensor, bias_ih: Tensor, reverse: bool, tab: FusedTables,
                    lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x + b_ih (3H, T, B);
-    ``lengths`` as for :func:`lstm_recurrence`."""
-    tix = step_frames(gx.shape[1], gx.shape[2], lengths, reverse)
-    return _GRURec.apply(gx, w2, bias, tix, tab)
+    """(y (T, B, H), h_T) of the quantized GRU recurrence from ``gx`` = W_ih x (T, 3H, B), ``bias``
+    b_hh and ``bias_ih`` b_ih; ``lengths`` as for :func:`lstm_recurrence`."""
+    tix = step_frames(gx.shape[0], gx.shape[2], lengths, reverse)
+    return _GRURec.apply(gx, w2, bias, bias_ih, tix, tab)
 
 
 def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor, Tensor, FusedTables]:
@@ -392,26 +392,27 @@ def _role_inputs(role: BlockCirculantLinear, ctx: QuantContext) -> tuple[Tensor,
     return w2, ctx.q(role.bias.double(), QPoint.BIAS), FusedTables.build(role.block_size, ctx.config)
 
 
-def _input_part(direction: nn.Module, x: Tensor, ctx: QuantContext) -> Tensor:
+def _input_part(direction: nn.Module, x: Tensor, ctx: QuantContext) -> tuple[Tensor, Tensor]:
+    """W_ih x (T, gates, B) and the quantized b_ih (added in the recurrence kernels)."""
     w2, bias, tab = _role_inputs(direction.ih, ctx)
-    return circ_role(x, w2, bias, tab, direction.ih.out_features)
+    return circ_role(x, w2, None, tab, direction.ih.out_features), bias
 
 
 def lstm_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
                    lengths: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """QuantLSTM._direction on the fused path (``fused_reason`` is None): same values, same STE;
     ``lengths`` as for :func:`lstm_recurrence`."""
-    gx = _input_part(direction, x, ctx)
+    gx, bias_ih = _input_part(direction, x, ctx)
     w2, bias, tab = _role_inputs(direction.hh, ctx)
     peep = direction.peephole()
     peep = None if peep is None else tuple(ctx.q(w.double(), QPoint.WEIGHT) for w in peep)
-    y, h, c = lstm_recurrence(gx, w2, bias, peep, reverse, tab, lengths)
+    y, h, c = lstm_recurrence(gx, w2, bias_ih + bias, peep, reverse, tab, lengths)
     return y, (h, c)
 
 
 def gru_direction(direction: nn.Module, x: Tensor, ctx: QuantContext, reverse: bool,
                   lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """QuantGRU._direction on the fused path (``lengths`` as for :func:`lstm_recurrence`)."""
-    gx = _input_part(direction, x, ctx)
+    gx, bias_ih = _input_part(direction, x, ctx)
     w2, bias, tab = _role_inputs(direction.hh, ctx)
-    return gru_recurrence(gx, w2, bias, reverse, tab, lengths)
+    return gru_recurrence(gx, w2, bias, bias_ih, reverse, tab, lengths)
