@@ -276,32 +276,31 @@ def ifft_bwd(dy, rev, tops, bots, twr, twi, macc, tm, mask, dacc, ta):
                 dacc[ta, f, i, b] *= macc[tm, f, i, b]
 
 
+@njit(inline="always", **_JIT)
+def _bin_matvec(full, part, real, src, si, dst, di):
+    """``dst[di, f] = full[f] @ src[si, f]`` per bin (one real matmul, BLAS; exact on grid values
+    whatever the order); on DC and Nyquist (``real[f]``) only ``part[f] @ src[si, f, :cols]`` into the
+    first rows of ``dst[di, f]``, the rest exactly 0."""
+    rows, cols = part.shape[1], part.shape[2]
+    for f in range(full.shape[0]):
+        if real[f]:
+            np.dot(part[f], src[si, f, :cols], dst[di, f, :rows])
+            dst[di, f, rows:] = 0.0
+        else:
+            np.dot(full[f], src[si, f], dst[di, f])
+
+
 @njit(**_JIT)
 def mac_fwd(xs, tx, mw, real, acc, ta):
-    """``acc[ta, f] = W2[f] @ xs[tx, f]`` per bin (the complex MACs as one real matmul, BLAS; exact on
-    grid values whatever the order). ``mw`` = (W2, W2^T, Wr, Wr^T) (:func:`mac_weights`); on DC and
-    Nyquist only ``Wr @ re`` (the rest is exactly 0)."""
-    w2, wr = mw[0], mw[2]
-    p, q = wr.shape[1], wr.shape[2]
-    for f in range(w2.shape[0]):
-        if real[f]:
-            np.dot(wr[f], xs[tx, f, :q], acc[ta, f, :p])
-            acc[ta, f, p:] = 0.0
-        else:
-            np.dot(w2[f], xs[tx, f], acc[ta, f])
+    """``acc[ta, f] = W2[f] @ xs[tx, f]`` per bin (the complex MACs as one real matmul). ``mw`` =
+    (W2, W2^T, Wr, Wr^T) (:func:`mac_weights`); on DC and Nyquist only ``Wr @ re``."""
+    _bin_matvec(mw[0], mw[2], real, xs, tx, acc, ta)
 
 
 @njit(**_JIT)
 def mac_bwd(dacc, ta, mw, real, dxs, tx):
     """Gradient of :func:`mac_fwd` with respect to the bins: ``dxs[tx, f] = W2[f]^T dacc[ta, f]``."""
-    w2t, wrt = mw[1], mw[3]
-    p, q = wrt.shape[2], wrt.shape[1]
-    for f in range(w2t.shape[0]):
-        if real[f]:
-            np.dot(wrt[f], dacc[ta, f, :p], dxs[tx, f, :q])
-            dxs[tx, f, q:] = 0.0
-        else:
-            np.dot(w2t[f], dacc[ta, f], dxs[tx, f])
+    _bin_matvec(mw[1], mw[3], real, dacc, ta, dxs, tx)
 
 
 @njit(inline="always", **_JIT)
